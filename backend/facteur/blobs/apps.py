@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class BlobsConfig(AppConfig):
+    name = "facteur.blobs"
+    label = "blobs"

@@ -1,0 +1,49 @@
+"""Writing and reading blobs: content-addressed by sha256, zstd-compressed when it pays."""
+
+from __future__ import annotations
+
+import hashlib
+
+import zstandard
+from django.db import connection
+
+from facteur.blobs.models import Blob, Compression
+
+# Below this size compression costs more than it saves.
+_COMPRESS_MIN = 256
+_compressor = zstandard.ZstdCompressor(level=3)
+_decompressor = zstandard.ZstdDecompressor()
+
+
+def blob_put(*, data: bytes) -> Blob:
+    """Store ``data`` once; storing the same bytes again returns the existing blob."""
+    digest = hashlib.sha256(data).hexdigest()
+    compression = Compression.NONE
+    stored = data
+    if len(data) >= _COMPRESS_MIN:
+        compressed = _compressor.compress(data)
+        if len(compressed) < len(data) * 0.9:
+            compression, stored = Compression.ZSTD, compressed
+    # INSERT .. ON CONFLICT keeps concurrent deliveries of the same bytes race-free.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO blobs_blob (id, sha256, size, compression, content, created_at) "
+            "VALUES (gen_random_uuid(), %s, %s, %s, %s, now()) "
+            "ON CONFLICT (sha256) DO UPDATE SET sha256 = EXCLUDED.sha256 "
+            "RETURNING id, compression, created_at",
+            [digest, len(data), compression, stored],
+        )
+        # An existing blob keeps the compression it was stored with.
+        blob_id, compression, created_at = cursor.fetchone()
+    blob = Blob(id=blob_id, sha256=digest, size=len(data), compression=compression)
+    blob.created_at = created_at
+    blob._state.adding = False
+    blob._state.db = "default"
+    return blob
+
+
+def blob_read(*, blob: Blob) -> bytes:
+    content = bytes(Blob.objects.values_list("content", flat=True).get(pk=blob.pk))
+    if blob.compression == Compression.ZSTD:
+        return _decompressor.decompress(content, max_output_size=blob.size)
+    return content

@@ -1,0 +1,229 @@
+"""Settings, all from the environment (12-factor). See docs/operations.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+from facteur.config import env
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# --- Core -------------------------------------------------------------------
+DEBUG = env.boolean("FACTEUR_DEBUG", False)
+SECRET_KEY = env.string("FACTEUR_SECRET_KEY")
+ALLOWED_HOSTS = env.string_list("FACTEUR_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env.string_list("FACTEUR_CSRF_TRUSTED_ORIGINS", [])
+PUBLIC_URL = env.string("FACTEUR_PUBLIC_URL", "http://127.0.0.1:8000")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "drf_spectacular",
+    "mozilla_django_oidc",
+    "facteur.users",
+    "facteur.domains",
+    "facteur.blobs",
+    "facteur.mail",
+    "facteur.ingest",
+    "facteur.ops",
+]
+
+MIDDLEWARE = [
+    "facteur.ops.metrics.RequestMetricsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "facteur.config.urls"
+WSGI_APPLICATION = "facteur.config.wsgi.application"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "users.User"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = env.string("FACTEUR_STATIC_ROOT", str(BASE_DIR.parent.parent / "var" / "static"))
+
+
+# --- Database (PostgreSQL only, psycopg 3) ----------------------------------
+def _database_from_url(url: str) -> dict[str, object]:
+    parsed = urlparse(url)
+    if parsed.scheme not in {"postgres", "postgresql"}:
+        raise env.ImproperlyConfiguredEnv("DATABASE_URL must be a postgresql:// URL")
+    query = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
+    # A socket directory may be given as ?host=/path (libpq style).
+    host = query.pop("host", None) or unquote(parsed.hostname or "")
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": unquote(parsed.path.lstrip("/")) or "postgres",
+        "USER": unquote(parsed.username or ""),
+        "PASSWORD": unquote(parsed.password or ""),
+        "HOST": host,
+        "PORT": str(parsed.port or ""),
+        "CONN_MAX_AGE": env.integer("FACTEUR_DB_CONN_MAX_AGE", 60, minimum=0),
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": query,
+        "TEST": {"NAME": env.string("FACTEUR_TEST_DATABASE_NAME", "test_facteur")},
+    }
+
+
+DATABASES = {"default": _database_from_url(env.string("DATABASE_URL"))}
+
+# --- Redis and Celery -------------------------------------------------------
+REDIS_URL = env.string("REDIS_URL")
+# kombu names a Unix-socket Redis "redis+socket://"; redis-py and Django say "unix://".
+CELERY_BROKER_URL = env.string(
+    "CELERY_BROKER_URL",
+    REDIS_URL.replace("unix://", "redis+socket://", 1),
+)
+CELERY_TASK_ALWAYS_EAGER = env.boolean("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BEAT_SCHEDULE = {
+    "blobs-collect-garbage": {
+        "task": "facteur.blobs.tasks.blobs_collect_garbage",
+        "schedule": env.integer("FACTEUR_BLOB_GC_INTERVAL", 3600, minimum=60),
+    },
+    "mail-purge-trash": {
+        "task": "facteur.mail.tasks.messages_purge_trash",
+        "schedule": 3600,
+    },
+}
+
+# --- Mail store -------------------------------------------------------------
+# Messages in the trash for longer than this are deleted for good.
+FACTEUR_TRASH_RETENTION_DAYS = env.integer("FACTEUR_TRASH_RETENTION_DAYS", 30, minimum=1)
+# Upper bound of one uploaded blob (attachments, raw messages), in bytes.
+FACTEUR_MAX_UPLOAD_SIZE = env.integer("FACTEUR_MAX_UPLOAD_SIZE", 25 * 1024 * 1024, minimum=1024)
+# Upper bound of one inbound message, in bytes (the SMTP listeners enforce it too).
+FACTEUR_MAX_MESSAGE_SIZE = env.integer("FACTEUR_MAX_MESSAGE_SIZE", 50 * 1024 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# --- Authentication ---------------------------------------------------------
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+FACTEUR_LOCAL_ACCOUNTS = env.boolean("FACTEUR_LOCAL_ACCOUNTS", True)
+
+OIDC_ENABLED = env.boolean("OIDC_ENABLED", False)
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+if OIDC_ENABLED:
+    AUTHENTICATION_BACKENDS.insert(0, "facteur.users.oidc.FacteurOIDCBackend")
+OIDC_RP_CLIENT_ID = env.string("OIDC_RP_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = env.string("OIDC_RP_CLIENT_SECRET", "")
+OIDC_RP_SIGN_ALGO = env.string("OIDC_RP_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = env.string("OIDC_RP_SCOPES", "openid email profile")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.string("OIDC_OP_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = env.string("OIDC_OP_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = env.string("OIDC_OP_USER_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = env.string("OIDC_OP_JWKS_ENDPOINT", "")
+OIDC_OP_LOGOUT_ENDPOINT = env.string("OIDC_OP_LOGOUT_ENDPOINT", "")
+OIDC_USE_PKCE = env.boolean("OIDC_USE_PKCE", True)
+OIDC_VERIFY_SSL = env.boolean("OIDC_VERIFY_SSL", True)
+OIDC_STORE_ID_TOKEN = True
+OIDC_CREATE_USER = env.boolean("OIDC_CREATE_USER", True)
+OIDC_OP_LOGOUT_URL_METHOD = "facteur.users.oidc.provider_logout_url"
+LOGIN_REDIRECT_URL = env.string("FACTEUR_LOGIN_REDIRECT_URL", "/")
+LOGOUT_REDIRECT_URL = env.string("FACTEUR_LOGOUT_REDIRECT_URL", "/")
+LOGIN_REDIRECT_URL_FAILURE = env.string("FACTEUR_LOGIN_REDIRECT_URL_FAILURE", "/")
+
+# --- Sessions, CSRF, CORS ---------------------------------------------------
+SESSION_COOKIE_SECURE = env.boolean("FACTEUR_SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env.integer("FACTEUR_SESSION_AGE", 14 * 24 * 3600, minimum=300)
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "facteur",
+    }
+}
+CORS_ALLOWED_ORIGINS = env.string_list("FACTEUR_CORS_ALLOWED_ORIGINS", [])
+CORS_ALLOW_CREDENTIALS = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- REST API ---------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "facteur.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+if DEBUG:
+    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append(
+        "rest_framework.renderers.BrowsableAPIRenderer"
+    )
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Facteur API",
+    "DESCRIPTION": "REST API of the Facteur collaborative inbox.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1.0",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "MailboxRoleEnum": "facteur.domains.models.MailboxRole",
+        "ThreadRoleEnum": "facteur.mail.models.ThreadRole",
+    },
+}
+
+# --- Logging ----------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.string("FACTEUR_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

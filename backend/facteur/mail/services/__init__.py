@@ -1,0 +1,1 @@
+"""Writes on the mail store; each module covers one concern."""

@@ -1,0 +1,51 @@
+"""Per-user read state: a message is unread for a user while an UnreadMark row exists."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import connection
+
+from facteur.mail.models import Message, UnreadMark
+
+_MARK_MEMBERS_SQL = """
+INSERT INTO mail_unreadmark (user_id, message_id, thread_id, mailbox_id)
+SELECT DISTINCT a.user_id, m.id, m.thread_id, m.mailbox_id
+FROM mail_message m
+JOIN domains_mailboxaccess a
+  ON a.mailbox_id = m.mailbox_id
+  OR a.mailbox_id IN (
+      SELECT ta.mailbox_id FROM mail_threadaccess ta WHERE ta.thread_id = m.thread_id)
+WHERE m.id = ANY(%(ids)s) AND a.user_id <> ALL(%(except)s)
+ON CONFLICT (user_id, message_id) DO NOTHING
+"""
+
+
+def unread_mark_for_members(
+    *, message_ids: Iterable[object], except_user_ids: Iterable[object] = ()
+) -> None:
+    """Make new messages unread for everyone who can see them (owner mailbox and shares)."""
+    ids = [str(i) for i in message_ids]
+    if ids:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _MARK_MEMBERS_SQL, {"ids": ids, "except": [str(u) for u in except_user_ids]}
+            )
+
+
+def messages_mark_read(*, user_id: object, message_ids: Iterable[object]) -> int:
+    deleted, _ = UnreadMark.objects.filter(
+        user_id=user_id, message_id__in=list(message_ids)
+    ).delete()
+    return deleted
+
+
+def messages_mark_unread(*, user_id: object, message_ids: Iterable[object]) -> int:
+    rows = [
+        UnreadMark(user_id=user_id, message_id=m.id, thread_id=m.thread_id, mailbox_id=m.mailbox_id)
+        for m in Message.objects.filter(id__in=list(message_ids)).only(
+            "id", "thread_id", "mailbox_id"
+        )
+    ]
+    created = UnreadMark.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(created)
