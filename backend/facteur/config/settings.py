@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "facteur.mail",
     "facteur.ingest",
     "facteur.ops",
+    "facteur.cli",
 ]
 
 MIDDLEWARE = [
