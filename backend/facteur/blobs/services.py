@@ -47,3 +47,20 @@ def blob_read(*, blob: Blob) -> bytes:
     if blob.compression == Compression.ZSTD:
         return _decompressor.decompress(content, max_output_size=blob.size)
     return content
+
+
+# A blob is garbage when no message, attachment or upload refers to it. Young blobs
+# are spared: ingest writes the blob before the message that refers to it.
+_GC_SQL = """
+DELETE FROM blobs_blob b
+WHERE b.created_at < now() - make_interval(secs => %s)
+  AND NOT EXISTS (SELECT 1 FROM mail_message m WHERE m.raw_blob_id = b.id)
+  AND NOT EXISTS (SELECT 1 FROM mail_attachment a WHERE a.blob_id = b.id)
+  AND NOT EXISTS (SELECT 1 FROM blobs_upload u WHERE u.blob_id = b.id)
+"""
+
+
+def blobs_collect_garbage(*, min_age_seconds: int = 3600) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(_GC_SQL, [min_age_seconds])
+        return cursor.rowcount

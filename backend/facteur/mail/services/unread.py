@@ -29,7 +29,8 @@ def unread_mark_for_members(
     if ids:
         with connection.cursor() as cursor:
             cursor.execute(
-                _MARK_MEMBERS_SQL, {"ids": ids, "except": [str(u) for u in except_user_ids]}
+                _MARK_MEMBERS_SQL,
+                {"ids": ids, "except": [str(u) for u in except_user_ids if u is not None]},
             )
 
 

@@ -1,0 +1,139 @@
+"""Reads on the mail store, always scoped to what a user may see.
+
+A user sees a thread when they have an access to its owning mailbox, or to a
+mailbox the thread is shared with. What they may do with it follows the
+weaker of the two roles on the way: their mailbox role, and the share's role.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from facteur.domains.models import MailboxAccess, MailboxRole
+from facteur.mail.models import (
+    Attachment,
+    Contact,
+    Label,
+    Message,
+    Thread,
+    ThreadAccess,
+    ThreadRole,
+    UnreadMark,
+)
+from facteur.users.models import User
+
+
+@dataclass(frozen=True)
+class Roles:
+    """A user's role on each mailbox they have access to, read once per request."""
+
+    by_mailbox: dict[str, str]
+
+    @classmethod
+    def of(cls, user: User) -> Roles:
+        rows = MailboxAccess.objects.filter(user=user).values_list("mailbox_id", "role")
+        return cls({str(mailbox_id): role for mailbox_id, role in rows})
+
+    @property
+    def mailbox_ids(self) -> list[str]:
+        return list(self.by_mailbox)
+
+    def on_mailbox(self, mailbox_id: object) -> str | None:
+        return self.by_mailbox.get(str(mailbox_id))
+
+    def can(self, mailbox_id: object, role: str) -> bool:
+        have = self.on_mailbox(mailbox_id)
+        return have is not None and MailboxRole.rank(have) >= MailboxRole.rank(role)
+
+
+def _thread_role_from_mailbox_role(role: str) -> str:
+    return ThreadRole.VIEWER if role == MailboxRole.VIEWER else ThreadRole.EDITOR
+
+
+def thread_role(*, roles: Roles, thread: Thread) -> str | None:
+    """viewer / editor / None for ``thread``, combining ownership and shares.
+
+    Uses ``thread.my_shares`` when prefetched (see ``with_my_shares``).
+    """
+    best: str | None = None
+    owner_role = roles.on_mailbox(thread.mailbox_id)
+    if owner_role is not None:
+        best = _thread_role_from_mailbox_role(owner_role)
+        if best == ThreadRole.EDITOR:
+            return best
+    shares = getattr(thread, "my_shares", None)
+    if shares is None:
+        shares = ThreadAccess.objects.filter(thread=thread, mailbox_id__in=roles.mailbox_ids)
+    for share in shares:
+        via = _thread_role_from_mailbox_role(roles.on_mailbox(share.mailbox_id) or "viewer")
+        effective = ThreadRole.EDITOR if ThreadRole.EDITOR == share.role == via else "viewer"
+        if effective == ThreadRole.EDITOR:
+            return effective
+        best = best or effective
+    return best
+
+
+def threads_visible(*, roles: Roles) -> QuerySet[Thread]:
+    ids = roles.mailbox_ids
+    shared = ThreadAccess.objects.filter(mailbox_id__in=ids).values("thread_id")
+    return Thread.objects.filter(Q(mailbox_id__in=ids) | Q(id__in=shared))
+
+
+def messages_visible(*, roles: Roles) -> QuerySet[Message]:
+    ids = roles.mailbox_ids
+    shared = ThreadAccess.objects.filter(mailbox_id__in=ids).values("thread_id")
+    return Message.objects.filter(Q(mailbox_id__in=ids) | Q(thread_id__in=shared))
+
+
+def thread_ids_editable(*, roles: Roles, thread_ids: list[str]) -> set[str]:
+    """Which of ``thread_ids`` the user may change (flags, labels, sharing)."""
+    editor_mailboxes = [m for m in roles.mailbox_ids if roles.can(m, MailboxRole.EDITOR)]
+    owned = Thread.objects.filter(id__in=thread_ids, mailbox_id__in=editor_mailboxes)
+    shared = ThreadAccess.objects.filter(
+        thread_id__in=thread_ids, mailbox_id__in=editor_mailboxes, role=ThreadRole.EDITOR
+    )
+    return {str(t) for t in owned.values_list("id", flat=True)} | {
+        str(t) for t in shared.values_list("thread_id", flat=True)
+    }
+
+
+def with_my_shares(queryset: QuerySet[Thread], *, roles: Roles) -> QuerySet[Thread]:
+    """Prefetch the shares through which the user sees each thread, and its labels."""
+    return queryset.prefetch_related(
+        Prefetch(
+            "accesses",
+            queryset=ThreadAccess.objects.filter(mailbox_id__in=roles.mailbox_ids),
+            to_attr="my_shares",
+        ),
+        Prefetch(
+            "labels",
+            queryset=Label.objects.filter(mailbox_id__in=roles.mailbox_ids).order_by("name"),
+            to_attr="my_labels",
+        ),
+    )
+
+
+def with_unread_counts(queryset: QuerySet[Thread], *, user: User) -> QuerySet[Thread]:
+    unread = (
+        UnreadMark.objects.filter(user=user, thread=OuterRef("pk"))
+        .order_by()
+        .values("thread")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    return queryset.annotate(unread_count=Coalesce(Subquery(unread), 0))
+
+
+def labels_visible(*, roles: Roles) -> QuerySet[Label]:
+    return Label.objects.filter(mailbox_id__in=roles.mailbox_ids)
+
+
+def attachments_visible(*, roles: Roles) -> QuerySet[Attachment]:
+    return Attachment.objects.filter(message__in=messages_visible(roles=roles))
+
+
+def contacts_visible(*, roles: Roles) -> QuerySet[Contact]:
+    return Contact.objects.filter(mailbox_id__in=roles.mailbox_ids)
