@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 import pytest
 from django.test import Client
+
 from facteur.domains import services as domain_services
 from facteur.domains.models import Mailbox, MailDomain
 from facteur.mail.models import Message, Thread
 from facteur.users.models import User
-
 from tests import factories
 
 

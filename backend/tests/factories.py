@@ -11,6 +11,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from django.utils import timezone
+
 from facteur.blobs.services import blob_put
 from facteur.domains import services as domain_services
 from facteur.domains.models import Mailbox, MailDomain

@@ -146,9 +146,16 @@ AUTH_PASSWORD_VALIDATORS = [
 FACTEUR_LOCAL_ACCOUNTS = env.boolean("FACTEUR_LOCAL_ACCOUNTS", True)
 
 OIDC_ENABLED = env.boolean("OIDC_ENABLED", False)
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# Password logins (API and /admin/) exist only where local accounts are on.
+AUTHENTICATION_BACKENDS = (
+    ["django.contrib.auth.backends.ModelBackend"] if FACTEUR_LOCAL_ACCOUNTS else []
+)
 if OIDC_ENABLED:
     AUTHENTICATION_BACKENDS.insert(0, "facteur.users.oidc.FacteurOIDCBackend")
+if not AUTHENTICATION_BACKENDS:
+    raise env.ImproperlyConfiguredEnv(
+        "Nobody could log in: set OIDC_ENABLED=true or FACTEUR_LOCAL_ACCOUNTS=true"
+    )
 OIDC_RP_CLIENT_ID = env.string("OIDC_RP_CLIENT_ID", "")
 OIDC_RP_CLIENT_SECRET = env.string("OIDC_RP_CLIENT_SECRET", "")
 OIDC_RP_SIGN_ALGO = env.string("OIDC_RP_SIGN_ALGO", "RS256")
@@ -188,6 +195,10 @@ CACHES = {
 CORS_ALLOWED_ORIGINS = env.string_list("FACTEUR_CORS_ALLOWED_ORIGINS", [])
 CORS_ALLOW_CREDENTIALS = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Behind an ingress that ends TLS, trust its X-Forwarded-Proto so that redirects
+# (OIDC callback URLs included) say https.
+if env.boolean("FACTEUR_BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 
 # --- REST API ---------------------------------------------------------------

@@ -9,6 +9,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -78,6 +79,7 @@ class CsrfApi(APIView):
 class LoginApi(APIView):
     authentication_classes = [SessionAuthentication]
     permission_classes = [AllowAny]
+    parser_classes = [JSONParser]
 
     def initial(self, request: Request, *args: object, **kwargs: object) -> None:
         if not settings.FACTEUR_LOCAL_ACCOUNTS:
@@ -143,6 +145,7 @@ class LogoutApi(APIView):
 class MeApi(APIView):
     authentication_classes = [SessionAuthentication]
     permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser]
 
     @extend_schema(
         tags=["users"],

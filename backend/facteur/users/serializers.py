@@ -11,6 +11,7 @@ from facteur.users.services import FULL_NAME_MAX_LENGTH, LANGUAGES
 class UserSerializer(serializers.ModelSerializer):
     """The current user, as /users/me/ and /auth/login/ return it."""
 
+    language = serializers.ChoiceField(choices=list(LANGUAGES.items()), read_only=True)
     auth = serializers.SerializerMethodField(
         help_text="How this session was opened: by the OIDC provider or a local password."
     )

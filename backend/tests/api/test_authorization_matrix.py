@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
-from facteur.mail.services import drafts, labels, sharing
 
+from facteur.mail.services import drafts, labels, sharing
 from tests import factories
 from tests.conftest import World
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from django.core.files.uploadedfile import SimpleUploadedFile
-from facteur.mail.models import Label, Message, Thread
 
+from facteur.mail.models import Label, Message, Thread
 from tests.conftest import World
 
 API = "/api/v1.0"

@@ -4,9 +4,9 @@ deletions: a thread kept counting a deleted message)."""
 from __future__ import annotations
 
 import pytest
+
 from facteur.mail.models import Thread
 from facteur.mail.services.flags import messages_delete, messages_set_flag
-
 from tests import factories
 
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+
 from facteur.domains import services as domain_services
 from facteur.mail.services import labels, sharing
-
 from tests import factories
 from tests.conftest import World
 

@@ -8,13 +8,13 @@ from datetime import timedelta
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
+
 from facteur import celery_app
 from facteur.blobs.models import Blob
 from facteur.blobs.services import blob_put
 from facteur.blobs.tasks import blobs_collect_garbage
 from facteur.mail.models import Message
 from facteur.mail.tasks import messages_purge_trash
-
 from tests import factories
 
 
