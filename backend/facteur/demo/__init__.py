@@ -1,0 +1,1 @@
+"""Demo data for the single-machine run: ``facteur-admin demo seed``."""
