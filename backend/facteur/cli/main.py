@@ -37,7 +37,7 @@ Roles: viewer, editor, sender, admin (each includes the ones before it).
 `facteur-admin NOUN --help` and `facteur-admin NOUN ACTION --help` say more.
 Any other Django management command works too: facteur-admin migrate, facteur-admin shell.
 
-Settings come from the environment (docs/operations.md); without DATABASE_URL and
+Settings come from the environment (docs/architecture.md); without DATABASE_URL and
 REDIS_URL, the embedded servers under var/ (or FACTEUR_VAR_DIR) are used.
 Exit status: 0 done, 2 refused (bad name, duplicate, unknown record), 1 other errors.
 """

@@ -1,4 +1,4 @@
-"""Settings, all from the environment (12-factor). See docs/operations.md."""
+"""Settings, all from the environment (12-factor). See docs/architecture.md#configuration."""
 
 from __future__ import annotations
 
@@ -216,7 +216,10 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "facteur.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
-if DEBUG:
+# The browsable API lets a person log in and look around before the webmail exists;
+# machines get JSON (the first renderer) unless they ask for text/html.
+FACTEUR_BROWSABLE_API = env.boolean("FACTEUR_BROWSABLE_API", True)
+if FACTEUR_BROWSABLE_API:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append(
         "rest_framework.renderers.BrowsableAPIRenderer"
     )

@@ -106,3 +106,49 @@ def _ensure_an_admin_remains(access: MailboxAccess, *, new_role: str | None) -> 
             "This is the mailbox's last admin and its domain has no admin.",
             code="last_admin",
         )
+
+
+def _plural(count: int, word: str, suffix: str = "s") -> str:
+    return f"{count} {word}{suffix if count != 1 else ''}"
+
+
+@transaction.atomic
+def domain_delete(*, domain: MailDomain) -> None:
+    """Delete an empty domain; mailboxes and aliases must go first, on purpose."""
+    count = domain.mailboxes.count()
+    if count:
+        raise ValidationError(
+            f"The domain {domain.name} still has {_plural(count, 'mailbox', 'es')}: "
+            "delete them first.",
+            code="not_empty",
+        )
+    # An alias in this domain may deliver to a mailbox of another domain.
+    aliases = sorted(alias.address for alias in domain.aliases.select_related("domain"))
+    if aliases:
+        raise ValidationError(
+            f"The domain {domain.name} still has aliases ({', '.join(aliases)}): "
+            "remove them first.",
+            code="not_empty",
+        )
+    domain.delete()  # its admins go with it
+
+
+@transaction.atomic
+def mailbox_delete(*, mailbox: Mailbox, delete_mail: bool = False) -> None:
+    """Delete a mailbox; one that holds mail only when ``delete_mail`` says so.
+
+    Threads, messages, labels, accesses and aliases go with it; the blobs they
+    used are left to the blob garbage collector.
+    """
+    count = mailbox.messages.count()
+    if count and not delete_mail:
+        raise ValidationError(
+            f"The mailbox {mailbox.address} holds {_plural(count, 'message')}; "
+            "deleting it would delete them.",
+            code="not_empty",
+        )
+    mailbox.delete()
+
+
+def alias_delete(*, alias: MailboxAlias) -> None:
+    alias.delete()

@@ -16,6 +16,8 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
+from facteur.domains.models import MailboxAccess
+from facteur.domains.services import access_revoke
 from facteur.users.models import User
 from facteur.users.selectors import oidc_logout_url
 
@@ -218,3 +220,11 @@ def user_update_from_oidc(*, user: User, sub: str, email: str, full_name: str) -
                 code="conflict",
             ) from None
     return user
+
+
+@transaction.atomic
+def user_delete(*, user: User) -> None:
+    """Delete a user and their accesses, refusing to leave a shared mailbox without admin."""
+    for access in MailboxAccess.objects.filter(user=user).select_related("mailbox__domain"):
+        access_revoke(access=access)
+    user.delete()

@@ -110,8 +110,8 @@ def test_delete_refuses_while_it_holds_mail(admin):
     factories.message_create(box, attachment=b"%PDF-1.4 demo")
 
     assert admin.refused("mailbox", "delete", "contact@example.org") == (
-        "The mailbox contact@example.org holds 2 messages: add --delete-mail to delete them "
-        "with it."
+        "The mailbox contact@example.org holds 2 messages; deleting it would delete them. Add "
+        "--delete-mail to do so."
     )
     assert Message.objects.filter(mailbox=box).count() == 2
 

@@ -10,7 +10,12 @@ from django.db.models import Count, Prefetch
 from facteur.cli.base import AdminCommand, Output, Refused
 from facteur.cli.lookups import ensure_not_managed, get_domain, get_user
 from facteur.domains.models import MailDomain, MailDomainAdmin
-from facteur.domains.services import domain_admin_add, domain_admin_remove, domain_create
+from facteur.domains.services import (
+    domain_admin_add,
+    domain_admin_remove,
+    domain_create,
+    domain_delete,
+)
 
 
 def domain_data(domain: MailDomain, *, mailboxes: int, admins: list[str]) -> dict[str, object]:
@@ -99,21 +104,6 @@ class Command(AdminCommand):
     def delete(self, options: dict[str, Any]) -> Output:
         domain = get_domain(options["name"])
         ensure_not_managed(domain, "domain")
-        count = domain.mailboxes.count()
-        if count:
-            raise Refused(
-                f"The domain {domain.name} still has {count} mailbox"
-                f"{'es' if count > 1 else ''}: delete them first "
-                "(`facteur-admin mailbox list --domain "
-                f"{domain.name}`)."
-            )
-        # An alias in this domain may deliver to a mailbox of another domain.
-        aliases = sorted(alias.address for alias in domain.aliases.select_related("domain"))
-        if aliases:
-            raise Refused(
-                f"The domain {domain.name} still has aliases ({', '.join(aliases)}): remove "
-                "them first (`facteur-admin mailbox alias remove MAILBOX ALIAS`)."
-            )
         data = domain_data(domain, mailboxes=0, admins=_admins(domain))
-        domain.delete()  # its admins and aliases go with it
+        domain_delete(domain=domain)
         return Output(data, text=f"Deleted the domain {data['name']}.")

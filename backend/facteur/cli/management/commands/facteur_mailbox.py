@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch
 
 from facteur.cli.base import AdminCommand, NotFound, Output, Refused
@@ -22,7 +23,13 @@ from facteur.domains.models import (
     MailboxKind,
     MailboxRole,
 )
-from facteur.domains.services import access_grant, alias_create, mailbox_create
+from facteur.domains.services import (
+    access_grant,
+    alias_create,
+    alias_delete,
+    mailbox_create,
+    mailbox_delete,
+)
 from facteur.mail.models import Message
 
 
@@ -161,7 +168,7 @@ class Command(AdminCommand):
         ).first()
         if alias is None:
             raise NotFound(f"{local}@{domain_name} is not an alias of {mailbox.address}.")
-        alias.delete()
+        alias_delete(alias=alias)
         return Output(
             _reload(mailbox), text=f"Removed the alias {local}@{domain_name} of {mailbox.address}."
         )
@@ -170,13 +177,8 @@ class Command(AdminCommand):
         mailbox = get_mailbox(options["address"])
         ensure_not_managed(mailbox, "mailbox")
         data = _reload(mailbox)
-        count = data["messages"]
-        if count and not options["delete_mail"]:
-            raise Refused(
-                f"The mailbox {mailbox.address} holds {count} message"
-                f"{'s' if count != 1 else ''}: add --delete-mail to delete them with it."
-            )
-        # Threads, messages, labels, accesses and aliases go with it; the blobs they
-        # used are left to the blob garbage collector.
-        mailbox.delete()
+        try:
+            mailbox_delete(mailbox=mailbox, delete_mail=options["delete_mail"])
+        except ValidationError as exc:
+            raise Refused(f"{exc.messages[0]} Add --delete-mail to do so.") from None
         return Output(data, text=f"Deleted the mailbox {data['address']}.")

@@ -9,10 +9,8 @@ from django.db.models import Count
 
 from facteur.cli.base import AdminCommand, Output
 from facteur.cli.lookups import get_user, random_password, read_password
-from facteur.domains.models import MailboxAccess
-from facteur.domains.services import access_revoke
 from facteur.users.models import User
-from facteur.users.services import user_create, user_set_password
+from facteur.users.services import user_create, user_delete, user_set_password
 
 
 def user_data(user: User, *, mailboxes: int | None = None) -> dict[str, object]:
@@ -115,10 +113,6 @@ class Command(AdminCommand):
 
     def delete(self, options: dict[str, Any]) -> Output:
         user = get_user(options["email"])
-        # Through the service, one access at a time: it refuses to leave a shared
-        # mailbox without any admin (the whole deletion is then rolled back).
-        for access in MailboxAccess.objects.filter(user=user).select_related("mailbox__domain"):
-            access_revoke(access=access)
         data = user_data(user)
-        user.delete()
+        user_delete(user=user)
         return Output(data, text=f"Deleted the user {data['email']}.")
