@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -47,26 +46,17 @@ def page_size_from(params: Any) -> int:
     return size
 
 
-def after_cursor(queryset: QuerySet, cursor: str | None, table: str) -> QuerySet:
+def after_cursor(queryset: QuerySet, cursor: str | None) -> QuerySet:
     """Rows strictly after the cursor, newest first, as an index-friendly row comparison."""
     queryset = queryset.order_by("-last_activity_at", "-id")
     if not cursor:
         return queryset
     when, pk = decode_cursor(cursor)
-    # ``table`` is a constant from our code; the values are parameters.
+    table = queryset.model._meta.db_table
+    # ``table`` comes from the model; the values are parameters.
     condition = RawSQL(  # noqa: S611
         f'("{table}"."last_activity_at", "{table}"."id") < (%s, %s)',
         (when, pk),
         output_field=BooleanField(),
     )
     return queryset.filter(condition)
-
-
-def merge_newest_first(sources: Iterable[Sequence[Any]], limit: int) -> list[Any]:
-    """Merge lists already sorted newest first, dropping repeats of the same row."""
-    rows = sorted(
-        {row.pk: row for source in sources for row in source}.values(),
-        key=lambda row: (row.last_activity_at, row.pk),
-        reverse=True,
-    )
-    return rows[:limit]

@@ -23,3 +23,7 @@ _run = f"{os.getpid()}"
 DATABASES["default"]["TEST"] = {"NAME": f"test_facteur_{_run}"}  # noqa: F405
 CACHES["default"]["KEY_PREFIX"] = f"facteur-test-{_run}"  # noqa: F405
 CELERY_TASK_DEFAULT_QUEUE = f"facteur-test-{_run}"
+
+# WhiteNoise serves STATIC_ROOT and warns when it is missing; tests need no collectstatic.
+STATIC_ROOT = str(_var / "static")
+Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)

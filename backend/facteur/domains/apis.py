@@ -24,9 +24,7 @@ from facteur.users.models import User
 def _with_counts(queryset, user: User):  # type: ignore[no-untyped-def]
     # Counts leave out trash and spam, as a mail client's folder list does.
     unread = (
-        UnreadMark.objects.filter(
-            user=user, mailbox=OuterRef("pk"), message__is_trashed=False, message__is_spam=False
-        )
+        UnreadMark.objects.filter(user=user, mailbox=OuterRef("pk"), is_counted=True)
         .order_by()
         .values("mailbox")
         .annotate(n=Count("*"))

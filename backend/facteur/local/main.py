@@ -59,7 +59,7 @@ def process_specs(*, var_dir: Path, port: int, web_workers: int) -> list[Process
         ProcessSpec(
             name="web",
             argv=[
-                *(python, "-m", "gunicorn", "facteur.local.wsgi:application"),
+                *(python, "-m", "gunicorn", "facteur.config.wsgi:application"),
                 f"--bind={HOST}:{port}",
                 f"--workers={web_workers}",
                 "--access-logfile=-",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -16,7 +16,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from facteur.api.pagination import after_cursor, encode_cursor, merge_newest_first
 from facteur.api.validation import field_error, validated
 from facteur.blobs.services import blob_read
 from facteur.domains.models import Mailbox, MailboxRole
@@ -80,30 +79,16 @@ class ThreadListApi(APIView):
             unread_ids = UnreadMark.objects.filter(user=request.user).values("thread_id")
             filters &= Q(id__in=unread_ids) if query["unread"] else ~Q(id__in=unread_ids)
 
-        size = query["page_size"]
-        cursor = query.get("cursor")
-        # Owned and shared-in threads are two index scans merged here, rather than
-        # one OR that PostgreSQL could only answer by sorting the whole mailbox.
-        owned = Thread.objects.filter(filters, mailbox_id__in=mailbox_ids)
-        shared_ids = ThreadAccess.objects.filter(mailbox_id__in=mailbox_ids).values("thread_id")
-        sources = [after_cursor(owned, cursor, "mail_thread")[: size + 1]]
-        if ThreadAccess.objects.filter(mailbox_id__in=mailbox_ids).exists():
-            shared = Thread.objects.filter(filters, id__in=shared_ids)
-            sources.append(after_cursor(shared, cursor, "mail_thread")[: size + 1])
-        page = merge_newest_first(
-            [list(self._decorate(s, request, roles)) for s in sources], size + 1
+        page, next_cursor = selectors.thread_page(
+            roles=roles,
+            user=request.user,
+            mailbox_ids=mailbox_ids,
+            filters=filters,
+            cursor=query.get("cursor"),
+            size=query["page_size"],
         )
-        next_cursor = None
-        if len(page) > size:
-            page = page[:size]
-            next_cursor = encode_cursor(page[-1].last_activity_at, page[-1].pk)
         data = serializers.ThreadSerializer(page, many=True, context={"roles": roles}).data
         return Response({"results": data, "next_cursor": next_cursor})
-
-    @staticmethod
-    def _decorate(queryset: QuerySet[Thread], request: Request, roles: Roles) -> QuerySet[Thread]:
-        queryset = selectors.with_unread_counts(queryset, user=request.user)
-        return selectors.with_my_shares(queryset, roles=roles)
 
 
 class ThreadDetailApi(APIView):

@@ -157,6 +157,12 @@ class Message(models.Model):
             models.Index(
                 fields=["trashed_at"], condition=Q(is_trashed=True), name="message_trashed_at"
             ),
+            # Counting a mailbox's mail (outside drafts, trash and spam) from the index alone.
+            models.Index(
+                fields=["mailbox"],
+                condition=Q(is_draft=False, is_trashed=False, is_spam=False),
+                name="message_mailbox_counted",
+            ),
         ]
 
 
@@ -218,6 +224,9 @@ class UnreadMark(models.Model):
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="unread_marks")
     thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="unread_marks")
     mailbox = models.ForeignKey("domains.Mailbox", on_delete=models.CASCADE, related_name="+")
+    # False while the message is in the trash or spam, which do not count as unread
+    # mail; kept in step by the flag service so that unread counts need no join.
+    is_counted = models.BooleanField(default=True)
 
     class Meta:
         constraints = [
@@ -225,7 +234,11 @@ class UnreadMark(models.Model):
         ]
         indexes = [
             models.Index(fields=["user", "thread"], name="unreadmark_user_thread"),
-            models.Index(fields=["user", "mailbox"], name="unreadmark_user_mailbox"),
+            models.Index(
+                fields=["user", "mailbox"],
+                condition=Q(is_counted=True),
+                name="unreadmark_user_mailbox",
+            ),
         ]
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
+from facteur.api.pagination import after_cursor, encode_cursor
 from facteur.domains.models import MailboxAccess, MailboxRole
 from facteur.mail.models import (
     Attachment,
@@ -137,3 +138,40 @@ def attachments_visible(*, roles: Roles) -> QuerySet[Attachment]:
 
 def contacts_visible(*, roles: Roles) -> QuerySet[Contact]:
     return Contact.objects.filter(mailbox_id__in=roles.mailbox_ids)
+
+
+def thread_page(
+    *,
+    roles: Roles,
+    user: User,
+    mailbox_ids: list[str],
+    filters: Q,
+    cursor: str | None,
+    size: int,
+) -> tuple[list[Thread], str | None]:
+    """One page of the thread list, newest activity first, and the next page's cursor.
+
+    First the sort keys, then the rows: one index scan per mailbox (PostgreSQL
+    answers ``mailbox IN (...)`` by sorting every matching thread, a scan per
+    mailbox stops after a page), one for the threads shared into them, merged
+    here; only the page's threads are then loaded with their unread counts,
+    shares and labels.
+    """
+    keys: set[tuple[object, object]] = set()
+    for mailbox_id in mailbox_ids:
+        owned = after_cursor(Thread.objects.filter(filters, mailbox_id=mailbox_id), cursor)
+        keys.update(owned.values_list("last_activity_at", "id")[: size + 1])
+    shared_ids = list(
+        ThreadAccess.objects.filter(mailbox_id__in=mailbox_ids).values_list("thread_id", flat=True)
+    )
+    if shared_ids:
+        shared = after_cursor(Thread.objects.filter(filters, id__in=shared_ids), cursor)
+        keys.update(shared.values_list("last_activity_at", "id")[: size + 1])
+    newest = sorted(keys, reverse=True)[: size + 1]
+    next_cursor = encode_cursor(*newest[size - 1]) if len(newest) > size else None
+    wanted = [pk for _, pk in newest[:size]]
+    rows = with_my_shares(
+        with_unread_counts(Thread.objects.filter(id__in=wanted), user=user), roles=roles
+    ).defer("created_at", "updated_at")
+    by_id = {row.pk: row for row in rows}
+    return [by_id[pk] for pk in wanted if pk in by_id], next_cursor

@@ -147,3 +147,22 @@ def test_messages_of_a_thread_are_sanitised(world: World, persona: str):
     assert "script" not in html and "onclick" not in html and "Hi" in html
     assert html_message["has_remote_content"] is True
     assert by_id[str(world.message.pk)]["attachments"][0]["filename"] == "report.pdf"
+
+
+def test_unread_in_trash_or_spam_does_not_count_until_it_comes_back(world: World):
+    client = world.client("editor")
+
+    def unread():
+        boxes = {m["id"]: m for m in client.get(f"{API}/mailboxes/").json()}
+        return boxes[str(world.mailbox.pk)]["unread_count"]
+
+    assert unread() == 1
+    for flag in ("trashed", "spam"):
+        body = {"flag": flag, "value": True, "message_ids": [str(world.message.pk)]}
+        assert (
+            client.post(f"{API}/flags/", body, content_type="application/json").status_code == 200
+        )
+        assert unread() == 0
+        body["value"] = False
+        client.post(f"{API}/flags/", body, content_type="application/json")
+        assert unread() == 1  # still unread: trashing is not reading

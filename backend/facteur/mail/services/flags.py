@@ -9,7 +9,11 @@ from django.utils import timezone
 
 from facteur.mail.models import Message
 from facteur.mail.services.threads import threads_refresh
-from facteur.mail.services.unread import messages_mark_read, messages_mark_unread
+from facteur.mail.services.unread import (
+    messages_mark_read,
+    messages_mark_unread,
+    unread_marks_recount,
+)
 
 MAILBOX_FLAGS = {
     "starred": "is_starred",
@@ -41,9 +45,13 @@ def messages_set_flag(
     if flag == "spam" and value:
         changes["is_archived"] = False
     messages = Message.objects.filter(id__in=ids).exclude(**{field: value})
-    thread_ids = list(messages.values_list("thread_id", flat=True).distinct())
-    updated = messages.update(**changes, updated_at=timezone.now())
-    threads_refresh(thread_ids=thread_ids)
+    changed = list(messages.values_list("id", "thread_id"))
+    updated = Message.objects.filter(id__in=[m for m, _ in changed]).update(
+        **changes, updated_at=timezone.now()
+    )
+    threads_refresh(thread_ids={t for _, t in changed})
+    if flag in {"trashed", "spam"}:
+        unread_marks_recount(message_ids=[m for m, _ in changed])
     return updated
 
 

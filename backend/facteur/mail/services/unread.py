@@ -9,8 +9,8 @@ from django.db import connection
 from facteur.mail.models import Message, UnreadMark
 
 _MARK_MEMBERS_SQL = """
-INSERT INTO mail_unreadmark (user_id, message_id, thread_id, mailbox_id)
-SELECT DISTINCT a.user_id, m.id, m.thread_id, m.mailbox_id
+INSERT INTO mail_unreadmark (user_id, message_id, thread_id, mailbox_id, is_counted)
+SELECT DISTINCT a.user_id, m.id, m.thread_id, m.mailbox_id, NOT (m.is_trashed OR m.is_spam)
 FROM mail_message m
 JOIN domains_mailboxaccess a
   ON a.mailbox_id = m.mailbox_id
@@ -43,10 +43,32 @@ def messages_mark_read(*, user_id: object, message_ids: Iterable[object]) -> int
 
 def messages_mark_unread(*, user_id: object, message_ids: Iterable[object]) -> int:
     rows = [
-        UnreadMark(user_id=user_id, message_id=m.id, thread_id=m.thread_id, mailbox_id=m.mailbox_id)
+        UnreadMark(
+            user_id=user_id,
+            message_id=m.id,
+            thread_id=m.thread_id,
+            mailbox_id=m.mailbox_id,
+            is_counted=not (m.is_trashed or m.is_spam),
+        )
         for m in Message.objects.filter(id__in=list(message_ids)).only(
-            "id", "thread_id", "mailbox_id"
+            "id", "thread_id", "mailbox_id", "is_trashed", "is_spam"
         )
     ]
     created = UnreadMark.objects.bulk_create(rows, ignore_conflicts=True)
     return len(created)
+
+
+_RECOUNT_SQL = """
+UPDATE mail_unreadmark u SET is_counted = NOT (m.is_trashed OR m.is_spam)
+FROM mail_message m
+WHERE u.message_id = m.id AND m.id = ANY(%(ids)s)
+  AND u.is_counted IS DISTINCT FROM NOT (m.is_trashed OR m.is_spam)
+"""
+
+
+def unread_marks_recount(*, message_ids: Iterable[object]) -> None:
+    """Follow a change of trash or spam flags on the messages' unread marks."""
+    ids = [str(i) for i in message_ids]
+    if ids:
+        with connection.cursor() as cursor:
+            cursor.execute(_RECOUNT_SQL, {"ids": ids})
