@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from facteur.blobs.models import Blob
 from facteur.blobs.services import blob_put
-from facteur.ingest.parse import UNPARSED, ParsedMessage, Person, parse_message, unparsed
+from facteur.ingest.parse import ParsedMessage, Person, parse_message, unparsed
 from facteur.ingest.recipients import Destination, destination_for
 from facteur.ingest.rows import insert_statement, insert_together
 from facteur.ingest.subjects import strip_prefixes
@@ -104,6 +104,7 @@ class _Delivery:
         self.raw = raw
         self.parsed = parsed
         self.received_at = received_at
+        self.unparsed = False
         self.content_hash = hashlib.sha256(raw).hexdigest()
         # Blobs of committed copies; a rolled-back copy's blobs may be gone, so not kept.
         self._blobs: dict[object, Blob] = {}
@@ -117,13 +118,13 @@ class _Delivery:
             if _constraint(exc) != _DELIVERY_CONSTRAINT:
                 raise
             return Outcome.DUPLICATE, self._existing_copy(destination)
-        except DataError:
-            if self.parsed.errors == UNPARSED.errors:
+        except (DataError, UnicodeEncodeError):
+            if self.unparsed:
                 raise
-            # A parsed value the database refused is a parser bug; it must not bounce the
-            # mail forever, so store the message unparsed (its raw bytes say everything).
+            # A parsed value the database (or the driver) refused is a parser bug; it must
+            # not bounce the mail forever, so store it unparsed (the raw bytes say it all).
             log.exception("storing the parsed message failed; storing it unparsed")
-            self.parsed = unparsed(self.parsed)
+            self.parsed, self.unparsed = unparsed(self.parsed), True
             return self.to_mailbox(destination)
 
     def _commit(self, destination: Destination) -> tuple[Outcome, uuid.UUID | None]:
@@ -164,7 +165,6 @@ class _Delivery:
             return Outcome.DUPLICATE, placement.duplicate_of
         message_id, thread_id = uuid.uuid4(), placement.thread_id or uuid.uuid4()
         is_sender = parsed.sender is not None and parsed.sender.email in own
-        raw_blob = self._blob("raw", self.raw)
         new_thread = {
             "id": thread_id,
             "mailbox_id": destination.mailbox_id,
@@ -174,69 +174,81 @@ class _Delivery:
         # One statement writes the thread (when new), recipients, attachments and message;
         # the delivery constraint on the message makes a concurrent retry fail it whole.
         insert_together(
-            insert_statement(Thread, [new_thread] if placement.thread_id is None else []),
+            insert_statement(Thread, [] if placement.thread_id else [new_thread]),
             insert_statement(MessageRecipient, _recipient_rows(message_id, parsed)),
+            insert_statement(Attachment, self._attachment_rows(message_id)),
             insert_statement(
-                Attachment,
-                [
-                    {
-                        "message_id": message_id,
-                        "blob_id": self._blob(position, part.data).pk,
-                        "filename": part.filename,
-                        "content_type": part.content_type,
-                        "size": len(part.data),
-                        "content_id": part.content_id,
-                        "is_inline": part.is_inline,
-                        "position": position,
-                    }
-                    for position, part in enumerate(parsed.files)
-                ],
-            ),
-            insert_statement(
-                Message,
-                [
-                    {
-                        "id": message_id,
-                        "thread_id": thread_id,
-                        "mailbox_id": destination.mailbox_id,
-                        "mime_id": parsed.mime_id,
-                        "in_reply_to": parsed.in_reply_to,
-                        "references": parsed.references,
-                        "subject": parsed.subject,
-                        "sender_name": parsed.sender.name if parsed.sender else "",
-                        "sender_email": parsed.sender.email if parsed.sender else "",
-                        "reply_to": parsed.reply_to_display,
-                        "sent_at": parsed.sent_at,
-                        "received_at": self.received_at,
-                        "headers": parsed.headers,
-                        "snippet": parsed.snippet,
-                        "text_body": parsed.text_body,
-                        "html_body": parsed.html_body,
-                        "size": len(self.raw),
-                        "raw_blob_id": raw_blob.pk,
-                        "content_hash": self.content_hash,
-                        "is_sender": is_sender,
-                        "has_attachments": parsed.has_attachments,
-                        "is_malformed": parsed.is_malformed,
-                        "parse_errors": parsed.errors,
-                    }
-                ],
+                Message, [self._message_row(message_id, thread_id, destination, is_sender)]
             ),
         )
         threads_refresh(thread_ids=[thread_id])
         if not is_sender:  # what the mailbox wrote itself is not news to its members
             unread_mark_for_members(message_ids=[message_id])
+        # Sorted, so that concurrent deliveries lock contact rows in the same order.
         contacts_record(
             mailbox_id=destination.mailbox_id,
-            people=[(p.name, p.email) for p in people if p.email not in own],
+            people=[(p.name, p.email) for p in sorted(people, key=_by_email) if p.email not in own],
         )
         return Outcome.STORED, message_id
+
+    def _message_row(
+        self,
+        message_id: uuid.UUID,
+        thread_id: uuid.UUID,
+        destination: Destination,
+        is_sender: bool,
+    ) -> dict[str, object]:
+        parsed = self.parsed
+        return {
+            "id": message_id,
+            "thread_id": thread_id,
+            "mailbox_id": destination.mailbox_id,
+            "mime_id": parsed.mime_id,
+            "in_reply_to": parsed.in_reply_to,
+            "references": parsed.references,
+            "subject": parsed.subject,
+            "sender_name": parsed.sender.name if parsed.sender else "",
+            "sender_email": parsed.sender.email if parsed.sender else "",
+            "reply_to": parsed.reply_to_display,
+            "sent_at": parsed.sent_at,
+            "received_at": self.received_at,
+            "headers": parsed.headers,
+            "snippet": parsed.snippet,
+            "text_body": parsed.text_body,
+            "html_body": parsed.html_body,
+            "size": len(self.raw),
+            "raw_blob_id": self._blob("raw", self.raw).pk,
+            "content_hash": self.content_hash,
+            "is_sender": is_sender,
+            "has_attachments": parsed.has_attachments,
+            "is_malformed": parsed.is_malformed,
+            "parse_errors": parsed.errors,
+        }
+
+    def _attachment_rows(self, message_id: uuid.UUID) -> list[dict[str, object]]:
+        return [
+            {
+                "message_id": message_id,
+                "blob_id": self._blob(position, part.data).pk,
+                "filename": part.filename,
+                "content_type": part.content_type,
+                "size": len(part.data),
+                "content_id": part.content_id,
+                "is_inline": part.is_inline,
+                "position": position,
+            }
+            for position, part in enumerate(self.parsed.files)
+        ]
 
     def _blob(self, key: object, data: bytes) -> Blob:
         blob = self._blobs.get(key) or self._pending.get(key)
         if blob is None:
             blob = self._pending[key] = blob_put(data=data)
         return blob
+
+
+def _by_email(person: Person) -> str:
+    return person.email
 
 
 def _recipient_rows(message_id: uuid.UUID, parsed: ParsedMessage) -> list[dict[str, object]]:

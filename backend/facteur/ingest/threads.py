@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from django.db import connection
 
 from facteur.ingest.parse import ParsedMessage
+from facteur.ingest.rows import execute_bound
 from facteur.ingest.subjects import has_reply_prefix, subject_core, subject_key
 
 SUBJECT_WINDOW = timedelta(days=7)
@@ -64,12 +65,10 @@ def place_message(
     ancestors = [parsed.in_reply_to, *reversed(parsed.references)]
     ids = list(dict.fromkeys(i for i in [own, *ancestors] if i))
     # One round trip answers both "already stored?" and "which messages are related?".
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _RELATED_SQL if own else _RELATED_WITHOUT_ID_SQL,
-            {"mailbox": mailbox_id, "ids": ids, "own": own, "hash": content_hash},
-        )
-        rows = cursor.fetchall()
+    rows = execute_bound(
+        _RELATED_SQL if own else _RELATED_WITHOUT_ID_SQL,
+        {"mailbox": mailbox_id, "ids": ids, "own": own, "hash": content_hash},
+    )
     by_id: dict[str, uuid.UUID] = {}
     answers: uuid.UUID | None = None
     for message_id, thread_id, mime_id, in_reply_to, row_hash in rows:

@@ -257,3 +257,20 @@ def test_database_failures_propagate(shared_mailbox):
     finally:
         connection.close()
     assert Message.objects.count() == 0
+
+
+def test_a_mailbox_created_after_a_miss_is_found_at_once(domain):
+    raw = make_mail(mime_id="m1@x.example", to="late@facteur.test")
+    first = ingest_message(raw=raw, recipients=["late@facteur.test"])
+    assert first.recipients[0].outcome == Outcome.UNKNOWN_RECIPIENT
+    mailbox_create(domain=domain, local_part="late")
+    again = ingest_message(raw=raw, recipients=["late@facteur.test"])
+    assert again.recipients[0].outcome == Outcome.STORED
+
+
+def test_an_alias_added_in_this_process_is_seen_at_once(alice):
+    ingest_message(raw=make_mail(mime_id="m1@x.example"), recipients=["alice@facteur.test"])
+    alias_create(mailbox=alice, local_part="boss")
+    raw = make_mail(mime_id="m2@facteur.test", sender="boss@facteur.test", to="x@y.example")
+    result = ingest_message(raw=raw, recipients=["alice@facteur.test"])
+    assert Message.objects.get(pk=result.recipients[0].message_id).is_sender

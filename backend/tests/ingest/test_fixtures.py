@@ -305,3 +305,18 @@ def test_forwarded_message_is_an_eml_attachment(alice):
     assert b"Subject: Quarterly figures" in data
     assert b"Inner body: revenue is up." in data
     assert "revenue is up" not in message.text_body
+
+
+def test_unparseable_addresses_keep_what_can_be_kept(alice):
+    raw = fixture_bytes("bad_addresses.eml")
+    result = ingest_message(raw=raw, recipients=["alice@facteur.test"])
+    message = Message.objects.get(pk=result.recipients[0].message_id)
+    assert (message.sender_name, message.sender_email) == ("no address here", "")
+    assert message.reply_to == "replies@sender.example"
+    cc = list(message.recipients.filter(kind="cc").values_list("name", "email"))
+    assert cc == [
+        ("Team", "team@sender.example"),
+        ("", "plain@sender.example"),
+        ("Doe, John", "john.doe@sender.example"),
+    ]
+    assert not message.recipients.filter(kind="to").exists()  # undisclosed-recipients:;

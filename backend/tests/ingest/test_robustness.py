@@ -64,3 +64,18 @@ def test_ingest_stores_degenerate_input(alice, raw):
     result = ingest_message(raw=raw, recipients=["alice@facteur.test"])
     assert result.recipients[0].outcome == Outcome.STORED
     assert Message.objects.get().size == len(raw)
+
+
+def test_eight_bit_garbage_in_mime_parameters_on_the_lenient_path(alice):
+    raw = (
+        b"From: a@b.example\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+        b'--b\r\nContent-Type: text/pl\xe9ain; charset="utf\xff8"\r\n\r\nhi \xe9\r\n'
+        b'--b\r\nContent-Type: image/p\xffng; name="f\xe9.png"\r\nContent-ID: <c\xff@x>\r\n'
+        b"Content-Disposition: attachment; filename*=x-unknown''f%FF.png\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n!!!garbage\r\n--b--\r\n"
+    )
+    result = ingest_message(raw=raw, recipients=["alice@facteur.test"])
+    assert result.recipients[0].outcome == Outcome.STORED
+    assert result.is_malformed
+    message = Message.objects.get()
+    assert message.attachments.count() == 2
