@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 
 import zstandard
 from django.db import connection
@@ -11,8 +12,20 @@ from facteur.blobs.models import Blob, Compression
 
 # Below this size compression costs more than it saves.
 _COMPRESS_MIN = 256
-_compressor = zstandard.ZstdCompressor(level=3)
-_decompressor = zstandard.ZstdDecompressor()
+# zstd contexts are not thread-safe: each thread (e.g. of the delivery service) gets its own.
+_local = threading.local()
+
+
+def _compressor() -> zstandard.ZstdCompressor:
+    if not hasattr(_local, "compressor"):
+        _local.compressor = zstandard.ZstdCompressor(level=3)
+    return _local.compressor
+
+
+def _decompressor() -> zstandard.ZstdDecompressor:
+    if not hasattr(_local, "decompressor"):
+        _local.decompressor = zstandard.ZstdDecompressor()
+    return _local.decompressor
 
 
 def blob_put(*, data: bytes) -> Blob:
@@ -21,7 +34,7 @@ def blob_put(*, data: bytes) -> Blob:
     compression = Compression.NONE
     stored = data
     if len(data) >= _COMPRESS_MIN:
-        compressed = _compressor.compress(data)
+        compressed = _compressor().compress(data)
         if len(compressed) < len(data) * 0.9:
             compression, stored = Compression.ZSTD, compressed
     # INSERT .. ON CONFLICT keeps concurrent deliveries of the same bytes race-free.
@@ -45,7 +58,7 @@ def blob_put(*, data: bytes) -> Blob:
 def blob_read(*, blob: Blob) -> bytes:
     content = bytes(Blob.objects.values_list("content", flat=True).get(pk=blob.pk))
     if blob.compression == Compression.ZSTD:
-        return _decompressor.decompress(content, max_output_size=blob.size)
+        return _decompressor().decompress(content, max_output_size=blob.size)
     return content
 
 

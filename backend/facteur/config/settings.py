@@ -94,7 +94,9 @@ def _database_from_url(url: str) -> dict[str, object]:
         "PORT": str(parsed.port or ""),
         "CONN_MAX_AGE": env.integer("FACTEUR_DB_CONN_MAX_AGE", 60, minimum=0),
         "CONN_HEALTH_CHECKS": True,
-        "OPTIONS": query,
+        # Server-side parameters let psycopg prepare the statements a process repeats
+        # (ingest's, the thread list's): PostgreSQL then plans them once, not per call.
+        "OPTIONS": {"server_side_binding": True, **query},
         "TEST": {"NAME": env.string("FACTEUR_TEST_DATABASE_NAME", "test_facteur")},
     }
 

@@ -181,7 +181,7 @@ class _Delivery:
                 Message, [self._message_row(message_id, thread_id, destination, is_sender)]
             ),
         )
-        threads_refresh(thread_ids=[thread_id])
+        threads_refresh(thread_ids=[thread_id], may_empty=False)
         if not is_sender:  # what the mailbox wrote itself is not news to its members
             unread_mark_for_members(message_ids=[message_id])
         # Sorted, so that concurrent deliveries lock contact rows in the same order.

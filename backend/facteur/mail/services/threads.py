@@ -62,15 +62,17 @@ WHERE t.id = ANY(%(ids)s)
 """
 
 
-def threads_refresh(*, thread_ids: Iterable[object]) -> None:
+def threads_refresh(*, thread_ids: Iterable[object], may_empty: bool = True) -> None:
     """Recompute counters, activity date, snippet and senders of the given threads.
 
     Called in the same transaction as every change to their messages, so the
     thread list never disagrees with the messages (deleting a message included).
+    ``may_empty=False`` skips looking for emptied threads when messages were only added.
     """
     ids = list({str(thread_id) for thread_id in thread_ids})
     if not ids:
         return
     with connection.cursor() as cursor:
         cursor.execute(_REFRESH_SQL, {"ids": ids})
-        cursor.execute(_DELETE_EMPTY_SQL, {"ids": ids})
+        if may_empty:
+            cursor.execute(_DELETE_EMPTY_SQL, {"ids": ids})

@@ -12,10 +12,14 @@ _MARK_MEMBERS_SQL = """
 INSERT INTO mail_unreadmark (user_id, message_id, thread_id, mailbox_id, is_counted)
 SELECT DISTINCT a.user_id, m.id, m.thread_id, m.mailbox_id, NOT (m.is_trashed OR m.is_spam)
 FROM mail_message m
-JOIN domains_mailboxaccess a
-  ON a.mailbox_id = m.mailbox_id
-  OR a.mailbox_id IN (
-      SELECT ta.mailbox_id FROM mail_threadaccess ta WHERE ta.thread_id = m.thread_id)
+-- The owning mailbox and those the thread is shared with, each joined on the
+-- access index (an OR in the join condition would scan every access).
+CROSS JOIN LATERAL (
+    SELECT m.mailbox_id AS mailbox_id
+    UNION
+    SELECT ta.mailbox_id FROM mail_threadaccess ta WHERE ta.thread_id = m.thread_id
+) AS boxes
+JOIN domains_mailboxaccess a ON a.mailbox_id = boxes.mailbox_id
 WHERE m.id = ANY(%(ids)s) AND a.user_id <> ALL(%(except)s)
 ON CONFLICT (user_id, message_id) DO NOTHING
 """
