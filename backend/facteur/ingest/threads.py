@@ -13,10 +13,16 @@ Rules, in order (all within one mailbox; mail is never threaded across mailboxes
 
 A message that bridges two existing threads joins its parent's; threads are
 never merged here.
+
+Concurrent deliveries of related messages (a message and its reply, each seeing
+no committed trace of the other) would start two threads: a transaction-scoped
+advisory lock per Message-ID involved serialises them, so the second one finds
+the first.
 """
 
 from __future__ import annotations
 
+import hashlib
 import string
 import uuid
 from dataclasses import dataclass
@@ -64,6 +70,7 @@ def place_message(
     own = parsed.mime_id
     ancestors = [parsed.in_reply_to, *reversed(parsed.references)]
     ids = list(dict.fromkeys(i for i in [own, *ancestors] if i))
+    _lock_conversation(mailbox_id, ids)
     # One round trip answers both "already stored?" and "which messages are related?".
     rows = execute_bound(
         _RELATED_SQL if own else _RELATED_WITHOUT_ID_SQL,
@@ -95,6 +102,26 @@ def place_message(
             )
         )
     return Placement()
+
+
+def _lock_conversation(mailbox_id: uuid.UUID, mime_ids: list[str]) -> None:
+    """Hold, until commit, one lock per Message-ID this message involves.
+
+    A message and its reply share the parent's id, a reply and a reply to it
+    share the reply's id. Locks are taken in a fixed (sorted) order, so two
+    deliveries can wait for each other but never deadlock.
+    """
+    if not mime_ids:
+        return
+    keys = sorted({_lock_key(mailbox_id, mime_id) for mime_id in mime_ids[:50]})
+    calls = ", ".join(["pg_advisory_xact_lock(%s)"] * len(keys))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {calls}", keys)
+
+
+def _lock_key(mailbox_id: uuid.UUID, mime_id: str) -> int:
+    digest = hashlib.blake2b(f"{mailbox_id}\0{mime_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 _SUBJECT_SQL = """

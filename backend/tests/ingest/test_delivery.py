@@ -243,6 +243,38 @@ def test_concurrent_deliveries_of_the_same_bytes_store_one(shared_mailbox):
     assert Thread.objects.count() == 1  # our new thread was rolled back with the message
 
 
+def test_a_reply_delivered_while_its_parent_commits_joins_its_thread(shared_mailbox):
+    """Neither sees the other's row: the conversation lock makes the reply wait and look again."""
+    parent = make_mail(mime_id="parent@sender.example", to="team@race.test")
+    reply = make_mail(
+        mime_id="reply@sender.example",
+        to="team@race.test",
+        subject="Re: Budget review",
+        in_reply_to="parent@sender.example",
+        references="<parent@sender.example>",
+    )
+    inserted, release = threading.Event(), threading.Event()
+
+    def deliver_parent_and_hold():
+        try:
+            with transaction.atomic():
+                ingest_message(raw=parent, recipients=["team@race.test"])
+                inserted.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    worker = threading.Thread(target=deliver_parent_and_hold)
+    worker.start()
+    assert inserted.wait(10)
+    threading.Timer(0.5, release.set).start()
+    ingest_message(raw=reply, recipients=["team@race.test"])
+    worker.join(10)
+
+    assert Message.objects.count() == 2
+    assert Thread.objects.count() == 1
+
+
 def test_database_failures_propagate(shared_mailbox):
     """Bad input never raises, but a lost database must, so that SMTP answers 4xx."""
     connection.ensure_connection()
