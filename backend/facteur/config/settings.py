@@ -137,6 +137,28 @@ FACTEUR_MAX_MESSAGE_SIZE = env.integer("FACTEUR_MAX_MESSAGE_SIZE", 50 * 1024 * 1
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
+# --- Mail flow: inbound delivery, MTA API, sending ------------------------------
+# The delivery service (LMTP from Postfix) and, on one machine, the SMTP listener.
+FACTEUR_LMTP_HOST = env.string("FACTEUR_LMTP_HOST", "127.0.0.1")
+FACTEUR_LMTP_PORT = env.integer("FACTEUR_LMTP_PORT", 2424, minimum=1)
+FACTEUR_SMTP_LISTENER_PORT = env.integer("FACTEUR_SMTP_LISTENER_PORT", 2525, minimum=1)
+FACTEUR_MAX_RECIPIENTS = env.integer("FACTEUR_MAX_RECIPIENTS", 1000, minimum=1)
+# Shared secret of the MTA components (policy service, operator) calling /api/internal/.
+FACTEUR_SERVICE_TOKEN = env.string("FACTEUR_SERVICE_TOKEN", "")
+# Outbound: "relay" hands mail to MTA-out (Postfix), "direct" talks to recipients' MX.
+FACTEUR_SENDING_MODE = env.string("FACTEUR_SENDING_MODE", "relay")
+FACTEUR_RELAY_HOST = env.string("FACTEUR_RELAY_HOST", "127.0.0.1")
+FACTEUR_RELAY_PORT = env.integer("FACTEUR_RELAY_PORT", 587, minimum=1)
+FACTEUR_RELAY_USERNAME = env.string("FACTEUR_RELAY_USERNAME", "")
+FACTEUR_RELAY_PASSWORD = env.string("FACTEUR_RELAY_PASSWORD", "")
+FACTEUR_RELAY_STARTTLS = env.boolean("FACTEUR_RELAY_STARTTLS", True)
+# Messages are held this long after "send" so that undo works with the browser closed.
+FACTEUR_SEND_UNDO_SECONDS = env.integer("FACTEUR_SEND_UNDO_SECONDS", 10, minimum=0)
+# Key that encrypts DKIM private keys at rest (Fernet, urlsafe base64 of 32 bytes);
+# derived from the secret key when unset.
+FACTEUR_DKIM_ENCRYPTION_KEY = env.string("FACTEUR_DKIM_ENCRYPTION_KEY", "")
+FACTEUR_DKIM_SELECTOR = env.string("FACTEUR_DKIM_SELECTOR", "facteur")
+
 # --- Authentication ---------------------------------------------------------
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
