@@ -8,5 +8,6 @@ urlpatterns = [
     path("", include("facteur.domains.urls")),
     path("", include("facteur.mail.urls")),
     path("", include("facteur.blobs.urls")),
+    path("", include("facteur.internal.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]

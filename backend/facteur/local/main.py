@@ -45,11 +45,10 @@ def say(message: str = "") -> None:
     sys.stdout.flush()
 
 
-def process_specs(*, var_dir: Path, port: int, web_workers: int) -> list[ProcessSpec]:
-    """The long-running processes, started in this order and stopped together.
-
-    Later features add theirs here (the SMTP listener on 127.0.0.1:2525, ...).
-    """
+def process_specs(
+    *, var_dir: Path, port: int, web_workers: int, smtp_port: int = 2525
+) -> list[ProcessSpec]:
+    """The long-running processes, started in this order and stopped together."""
     python = sys.executable
     prometheus_dir = var_dir / "prometheus"
     # Samples of a previous run's processes would be added to this run's.
@@ -88,6 +87,15 @@ def process_specs(*, var_dir: Path, port: int, web_workers: int) -> list[Process
                 f"--schedule={var_dir / 'celerybeat-schedule'}",
             ],
         ),
+        # The delivery service, SMTP face only: there is no Postfix to speak LMTP here.
+        ProcessSpec(
+            name="smtp",
+            argv=[
+                *(python, "-m", "facteur.delivery.main"),
+                "--no-lmtp",
+                f"--smtp-port={smtp_port}",
+            ],
+        ),
     ]
 
 
@@ -110,7 +118,7 @@ def _lock(var_dir: Path) -> IO[str]:
     return handle
 
 
-def _check_port(port: int) -> None:
+def _check_port(port: int, option: str = "--port") -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -118,7 +126,7 @@ def _check_port(port: int) -> None:
         except OSError:
             raise StartupFailed(
                 f"{HOST}:{port} is in use: stop what listens there, or choose another port "
-                "with --port."
+                f"with {option}."
             ) from None
 
 
@@ -180,7 +188,7 @@ def _wait_ready(url: str, supervisor: Supervisor) -> None:
     raise StartupFailed(f"the web server did not answer on {url} within {READY_TIMEOUT:.0f}s")
 
 
-def _banner(url: str, var_dir: Path, started: dict[str, str]) -> None:
+def _banner(url: str, var_dir: Path, started: dict[str, str], smtp_port: int) -> None:
     database = "embedded, " + _relative(var_dir / "postgres")
     if "DATABASE_URL" not in started:
         database = "DATABASE_URL"
@@ -196,6 +204,8 @@ def _banner(url: str, var_dir: Path, started: dict[str, str]) -> None:
         f"   Django admin {url}admin/  (staff accounts only: facteur-admin user create",
         "                EMAIL --staff --random-password)",
         f"   Probes       {url}healthz  {url}readyz  {url}metrics",
+        f"   SMTP in      {HOST}:{smtp_port}  (swaks --to user1@example.local "
+        f"--server {HOST}:{smtp_port})",
     ]
     if credentials.exists():
         lines.append(f"   Log in       user1@example.local; passwords in {_relative(credentials)}")
@@ -208,7 +218,7 @@ def _banner(url: str, var_dir: Path, started: dict[str, str]) -> None:
     say("\n".join(lines))
 
 
-def run(*, port: int, web_workers: int, demo: bool) -> int:
+def run(*, port: int, web_workers: int, demo: bool, smtp_port: int = 2525) -> int:
     var_dir = environment.default_var_dir()
     url = f"http://{HOST}:{port}/"
     supervisor = Supervisor()
@@ -229,6 +239,7 @@ def run(*, port: int, web_workers: int, demo: bool) -> int:
         var_dir.mkdir(parents=True, exist_ok=True)
         lock = _lock(var_dir)
         _check_port(port)
+        _check_port(smtp_port, "--smtp-port")
         say(f"==> data folder {var_dir}")
         started = environment.prepare(var_dir)
         if "REDIS_URL" in started:
@@ -240,11 +251,14 @@ def run(*, port: int, web_workers: int, demo: bool) -> int:
             say(f"==> {name}: {where}")
         _prepare_database(var_dir, demo=demo, url=url)
 
-        for spec in process_specs(var_dir=var_dir, port=port, web_workers=web_workers):
+        specs = process_specs(
+            var_dir=var_dir, port=port, web_workers=web_workers, smtp_port=smtp_port
+        )
+        for spec in specs:
             child = supervisor.start(spec)
             say(f"==> started {spec.name} (pid {child.pid})")
         _wait_ready(url, supervisor)
-        _banner(url, var_dir, started)
+        _banner(url, var_dir, started, smtp_port)
 
         while True:
             dead = supervisor.first_exited()
@@ -286,10 +300,11 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run_parser = commands.add_parser(
         "run",
-        help="start the web server, the Celery worker and beat (Ctrl-C stops them)",
-        description="Start the suite: web server, Celery worker and beat, with embedded "
-        "PostgreSQL and Redis unless DATABASE_URL / REDIS_URL are set. Data goes to var/ "
-        "(FACTEUR_VAR_DIR).",
+        help="start the web server, the Celery worker and beat, the SMTP listener "
+        "(Ctrl-C stops them)",
+        description="Start the suite: web server, Celery worker and beat, SMTP listener, with "
+        "embedded PostgreSQL and Redis unless DATABASE_URL / REDIS_URL are set. Data goes to "
+        "var/ (FACTEUR_VAR_DIR).",
     )
     run_parser.add_argument(
         "--port",
@@ -298,13 +313,24 @@ def main(argv: list[str] | None = None) -> int:
         help=f"HTTP port on {HOST} (default 8000, or FACTEUR_PORT)",
     )
     run_parser.add_argument(
+        "--smtp-port",
+        type=int,
+        default=int(os.environ.get("FACTEUR_SMTP_LISTENER_PORT", "2525")),
+        help=f"SMTP port on {HOST} for incoming mail (default 2525, or FACTEUR_SMTP_LISTENER_PORT)",
+    )
+    run_parser.add_argument(
         "--web-workers", type=int, default=2, help="gunicorn worker processes (default 2)"
     )
     run_parser.add_argument(
         "--no-demo", action="store_true", help="do not create the demo domain on first start"
     )
     args = parser.parse_args(argv)
-    return run(port=args.port, web_workers=args.web_workers, demo=not args.no_demo)
+    return run(
+        port=args.port,
+        web_workers=args.web_workers,
+        demo=not args.no_demo,
+        smtp_port=args.smtp_port,
+    )
 
 
 if __name__ == "__main__":

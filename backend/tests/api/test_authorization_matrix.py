@@ -161,6 +161,10 @@ CASES = [
          setup=_draft_setup),
     # blobs
     Case("blobs-detail", "get", lambda w, x: f"{API}/blobs/{w.message.attachments.get().blob_id}/", statuses(200)),
+    # internal API for the MTA: service token only, no session counts (the tests run with
+    # FACTEUR_SERVICE_TOKEN empty: the API is disabled, 404; tests/mta/test_mta_api.py
+    # checks the personas with a token configured: 401 for every session)
+    Case("mta-recipient", "get", lambda w, x: f"{API}/mta/recipients/{w.mailbox.address}/", dict.fromkeys(PERSONAS, 404)),
 ]  # fmt: skip
 
 

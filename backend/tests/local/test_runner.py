@@ -16,6 +16,7 @@ import json
 import os
 import re
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
@@ -56,11 +57,15 @@ class Runner:
         self.var_dir = var_dir
         self.log = log
         self.port = port
+        self.smtp_port = _free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.env = _environment(var_dir)
         with log.open("wb") as output:
             self.process = subprocess.Popen(
-                [str(Path(sys.executable).parent / "facteur-local"), "run", "--port", str(port)],
+                [
+                    str(Path(sys.executable).parent / "facteur-local"),
+                    *("run", "--port", str(port), "--smtp-port", str(self.smtp_port)),
+                ],
                 env=self.env,
                 stdout=output,
                 stderr=subprocess.STDOUT,
@@ -141,7 +146,7 @@ def test_run_stop_and_restart(tmp_path):
         assert re.search(rf"{re.escape(email)}\s+{password}\b", output), output
     assert (var_dir / "demo-credentials.txt").stat().st_mode & 0o777 == 0o600
     assert (var_dir / "secret-key").stat().st_mode & 0o777 == 0o600
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "worker", "beat", "smtp"):
         assert f"==> started {name}" in output
     assert "worker | " in output and "celery@" in output
 
@@ -163,6 +168,16 @@ def test_run_stop_and_restart(tmp_path):
         "user3@example.local": 2,
     }
     assert requests.get(f"{first.url}/readyz", timeout=5).status_code == 200
+
+    # Mail sent to the SMTP listener lands in the mailbox.
+    assert f"SMTP in      127.0.0.1:{first.smtp_port}" in output
+    with smtplib.SMTP("127.0.0.1", first.smtp_port, timeout=10) as client:
+        message = b"From: someone@elsewhere.test\r\nSubject: Hello\r\n\r\nHi!\r\n"
+        assert client.sendmail("someone@elsewhere.test", ["user1@example.local"], message) == {}
+    listing = first.admin("mailbox", "list", "--json")
+    assert {m["address"]: m["messages"] for m in json.loads(listing.stdout)}[
+        "user1@example.local"
+    ] == 6
 
     children = psutil.Process(first.process.pid).children(recursive=True)
     assert len(children) >= 3 + 2 + 2  # gunicorn, worker, beat; their workers

@@ -1,0 +1,184 @@
+"""``facteur-delivery`` as a real process against the test database: both faces,
+metrics, one log line a message, and a graceful stop on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings
+
+from facteur.delivery import replies
+from facteur.mail.models import Message
+from tests.cli.conftest import console_script, database_url
+from tests.delivery.conftest import HOST, lmtp_client, lmtp_send, make_mail, reply, smtp_client
+
+pytestmark = pytest.mark.slow
+
+START_TIMEOUT = 30
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex((HOST, port)) == 0
+
+
+class Delivery:
+    def __init__(self, log: Path) -> None:
+        self.log = log
+        self.lmtp_port, self.smtp_port, self.metrics_port = (_free_port() for _ in range(3))
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("FACTEUR_", "DJANGO_", "DATABASE_", "REDIS_"))
+        }
+        env.update(
+            DATABASE_URL=database_url(),
+            REDIS_URL=settings.REDIS_URL,
+            FACTEUR_SECRET_KEY="test-only-secret-key-not-for-production",
+            FACTEUR_MAX_RECIPIENTS="3",
+            PYTHONUNBUFFERED="1",
+        )
+        with log.open("wb") as output:
+            self.process = subprocess.Popen(
+                [
+                    str(console_script("facteur-delivery")),
+                    *("--lmtp-port", str(self.lmtp_port)),
+                    *("--smtp-port", str(self.smtp_port)),
+                    *("--metrics-port", str(self.metrics_port)),
+                ],
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + START_TIMEOUT
+        while not (_listening(self.lmtp_port) and _listening(self.smtp_port)):
+            assert self.process.poll() is None, f"exited:\n{self.output()}"
+            assert time.monotonic() < deadline, f"not listening:\n{self.output()}"
+            time.sleep(0.1)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self, signum: int = signal.SIGTERM) -> int:
+        self.process.send_signal(signum)
+        try:
+            return self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            pytest.fail(f"still running 30 s after {signum}:\n{self.output()}")
+
+    def metric(self, face: str, result: str) -> float:
+        text = requests.get(f"http://{HOST}:{self.metrics_port}/metrics", timeout=5).text
+        wanted = f'facteur_delivery_recipients_total{{face="{face}",result="{result}"}} '
+        line = next((line for line in text.splitlines() if line.startswith(wanted)), None)
+        return float(line.split()[-1]) if line else 0.0
+
+
+@pytest.fixture
+def delivery(transactional_db, tmp_path):
+    running = []
+
+    def start() -> Delivery:
+        running.append(Delivery(tmp_path / f"delivery-{len(running)}.log"))
+        return running[-1]
+
+    yield start
+    for process in running:
+        if process.process.poll() is None:
+            process.process.kill()
+            process.process.wait()
+
+
+def test_the_console_script_delivers_and_stops_on_sigterm(delivery, mailboxes):
+    service = delivery()
+    secret_subject = "Quarterly figures (confidential)"
+    with smtp_client(service.smtp_port) as client:
+        refused = client.sendmail(
+            "carol@elsewhere.test", ["alice@facteur.test"], make_mail(subject=secret_subject)
+        )
+    assert refused == {}
+    assert Message.objects.get(mailbox=mailboxes.alice).subject == secret_subject
+
+    raw = make_mail(subject="Through LMTP")
+    with lmtp_client(service.lmtp_port) as client:
+        assert lmtp_send(client, ["bob@facteur.test"], raw)[1] == [replies.DELIVERED]
+        at_rcpt, at_data = lmtp_send(
+            client, ["bob@facteur.test", "nobody@facteur.test", "a.liddell@facteur.test"], raw
+        )
+        assert at_rcpt == [replies.RECIPIENT_OK, replies.UNKNOWN_RECIPIENT, replies.RECIPIENT_OK]
+        assert at_data == [replies.DELIVERED, replies.DELIVERED]  # bob's is a duplicate
+        # FACTEUR_MAX_RECIPIENTS=3 came from the environment.
+        client.mail("carol@elsewhere.test")
+        for address in ["alice@facteur.test"] * 3:
+            assert reply(client.rcpt(address)) == replies.RECIPIENT_OK
+        assert reply(client.rcpt("bob@facteur.test")) == replies.TOO_MANY_RECIPIENTS
+        client.rset()
+    assert Message.objects.filter(mailbox=mailboxes.bob, subject="Through LMTP").count() == 1
+    assert Message.objects.filter(mailbox=mailboxes.alice, subject="Through LMTP").count() == 1
+
+    assert service.metric("smtp", "accepted") == 1
+    assert service.metric("lmtp", "accepted") == 3
+    assert service.metric("lmtp", "rejected") == 2  # unknown, and one too many
+
+    assert service.stop(signal.SIGTERM) == 0
+    output = service.output()
+    assert output.count(" message from 127.0.0.1 size=") == 3  # one line a message...
+    assert secret_subject not in output and "alice@" not in output  # ...without contents
+    assert "stopped" in output
+
+
+@pytest.mark.skipif(not shutil.which("swaks"), reason="swaks is not installed")
+def test_swaks_as_in_the_docs(delivery, mailboxes):
+    service = delivery()
+    sent = subprocess.run(
+        ["swaks", "--to", "bob@facteur.test", "--server", f"{HOST}:{service.smtp_port}"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    assert f"<-  {replies.DELIVERED}" in sent.stdout
+    assert Message.objects.filter(mailbox=mailboxes.bob).count() == 1
+
+
+def test_sigterm_lets_the_message_in_progress_finish(delivery, mailboxes):
+    service = delivery()
+    raw = make_mail(subject="Half sent")
+    head, tail = raw[:40], raw[40:]
+    with smtp_client(service.smtp_port) as client, smtp_client(service.smtp_port) as idle:
+        client.mail("carol@elsewhere.test")
+        client.rcpt("alice@facteur.test")
+        assert client.docmd("DATA")[0] == 354
+        client.send(head)
+        service.process.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        assert service.process.poll() is None  # waiting for the message in progress
+        assert not _listening(service.smtp_port)  # but taking no new connections
+        client.send(tail + b".\r\n")
+        assert reply(client.getreply()) == replies.DELIVERED
+        assert service.process.wait(timeout=30) == 0
+        with pytest.raises(OSError):
+            idle.noop()  # idle sessions were closed
+
+    assert Message.objects.get(mailbox=mailboxes.alice).subject == "Half sent"
+
+
+def test_sigint_while_idle_exits_0(delivery, transactional_db):
+    service = delivery()
+    assert service.stop(signal.SIGINT) == 0
