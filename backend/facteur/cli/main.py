@@ -19,6 +19,7 @@ NOUNS = {
     "mailbox": "facteur_mailbox",
     "access": "facteur_access",
     "demo": "facteur_demo",
+    "dns": "facteur_dns",
 }
 
 USAGE = """\
@@ -32,6 +33,8 @@ usage: facteur-admin NOUN ACTION [arguments] [--json]
            delete ADDRESS [--delete-mail]
   access   grant ADDRESS EMAIL ROLE | revoke ADDRESS EMAIL | list ADDRESS
   demo     seed [--credentials-file PATH]
+  dns      DOMAIN [--mx HOST] [--spf-include DOMAIN] [--dmarc-policy POLICY]
+           (the MX, SPF, DKIM and DMARC records to publish)
 
 Roles: viewer, editor, sender, admin (each includes the ones before it).
 `facteur-admin NOUN --help` and `facteur-admin NOUN ACTION --help` say more.

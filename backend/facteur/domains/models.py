@@ -8,6 +8,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 
 class MailDomain(models.Model):
@@ -113,3 +114,39 @@ class MailboxAccess(models.Model):
             models.UniqueConstraint(fields=["mailbox", "user"], name="mailboxaccess_unique")
         ]
         indexes = [models.Index(fields=["user", "role"], name="mailboxaccess_user_role")]
+
+
+class DkimAlgorithm(models.TextChoices):
+    RSA_SHA256 = "rsa-sha256"
+    ED25519_SHA256 = "ed25519-sha256"
+
+
+class DkimKey(models.Model):
+    """A domain's DKIM signing key; the private key is Fernet-encrypted at rest.
+
+    ``public_key`` is what the ``p=`` tag of the DNS record carries: base64 of the
+    SubjectPublicKeyInfo DER for RSA, of the raw 32-byte key for Ed25519 (RFC 8463).
+    Rotation adds a key with a new selector and deactivates the old one.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    domain = models.ForeignKey(MailDomain, on_delete=models.CASCADE, related_name="dkim_keys")
+    selector = models.CharField(max_length=63)
+    algorithm = models.CharField(
+        max_length=20, choices=DkimAlgorithm.choices, default=DkimAlgorithm.RSA_SHA256
+    )
+    private_key_encrypted = models.TextField()
+    public_key = models.TextField()
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["domain"], condition=Q(is_active=True), name="dkimkey_one_active"
+            ),
+            models.UniqueConstraint(fields=["domain", "selector"], name="dkimkey_selector_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.selector}._domainkey.{self.domain.name}"

@@ -3,10 +3,21 @@ through the internal API, the operator)."""
 
 from __future__ import annotations
 
+import base64
+import re
+
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from facteur.domains.models import (
+    DkimAlgorithm,
+    DkimKey,
     Mailbox,
     MailboxAccess,
     MailboxAlias,
@@ -21,10 +32,125 @@ from facteur.users.models import User
 
 
 def domain_create(*, name: str, managed: bool = False) -> MailDomain:
+    """A new domain; its DKIM key is generated on first use (``dkim_key_ensure``)."""
     clean = clean_domain_name(name)
     if MailDomain.objects.filter(name=clean).exists():
         raise ValidationError(f"The domain {clean} already exists.", code="duplicate")
     return MailDomain.objects.create(name=clean, managed=managed)
+
+
+# --- DKIM keys -------------------------------------------------------------------
+_SELECTOR = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_RSA_BITS = (1024, 2048, 3072, 4096)
+
+
+def _fernet() -> Fernet:
+    """FACTEUR_DKIM_ENCRYPTION_KEY, or a key derived from SECRET_KEY (HKDF-SHA256)."""
+    configured = settings.FACTEUR_DKIM_ENCRYPTION_KEY
+    if configured:
+        return Fernet(configured.encode())
+    derived = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"facteur-dkim-private-keys"
+    ).derive(settings.SECRET_KEY.encode())
+    return Fernet(base64.urlsafe_b64encode(derived))
+
+
+def _default_selector(domain: MailDomain) -> str:
+    """FACTEUR_DKIM_SELECTOR plus the month (``facteur-202611``), ``-2``... when taken."""
+    base = f"{settings.FACTEUR_DKIM_SELECTOR}-{timezone.now():%Y%m}".lower()
+    taken = set(DkimKey.objects.filter(domain=domain).values_list("selector", flat=True))
+    selector, n = base, 1
+    while selector in taken:
+        n += 1
+        selector = f"{base}-{n}"
+    return selector
+
+
+@transaction.atomic
+def dkim_key_generate(
+    *,
+    domain: MailDomain,
+    algorithm: str = DkimAlgorithm.RSA_SHA256,
+    bits: int = 2048,
+    selector: str | None = None,
+) -> DkimKey:
+    """A new active key for ``domain``; the previous active key is deactivated (rotation)."""
+    if algorithm not in DkimAlgorithm.values:
+        raise ValidationError(f"Unknown DKIM algorithm {algorithm!r}.", code="invalid")
+    if algorithm == DkimAlgorithm.RSA_SHA256 and bits not in _RSA_BITS:
+        raise ValidationError(f"RSA keys have one of {_RSA_BITS} bits.", code="invalid")
+    selector = (selector or _default_selector(domain)).lower()
+    if not _SELECTOR.match(selector):
+        raise ValidationError(f"{selector!r} is not a valid DKIM selector.", code="invalid")
+    if DkimKey.objects.filter(domain=domain, selector=selector).exists():
+        raise ValidationError(
+            f"The selector {selector} is already used for {domain.name}.", code="duplicate"
+        )
+    if algorithm == DkimAlgorithm.RSA_SHA256:
+        private = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+        public_der = private.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        secret = private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    else:
+        private = ed25519.Ed25519PrivateKey.generate()
+        public_der = private.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        # dkimpy takes the base64 of the 32-byte seed.
+        secret = base64.b64encode(
+            private.private_bytes(
+                serialization.Encoding.Raw,
+                serialization.PrivateFormat.Raw,
+                serialization.NoEncryption(),
+            )
+        )
+    DkimKey.objects.filter(domain=domain, is_active=True).update(is_active=False)
+    return DkimKey.objects.create(
+        domain=domain,
+        selector=selector,
+        algorithm=algorithm,
+        private_key_encrypted=_fernet().encrypt(secret).decode(),
+        public_key=base64.b64encode(public_der).decode(),
+        is_active=True,
+    )
+
+
+def dkim_key_active(*, domain: MailDomain) -> DkimKey | None:
+    return DkimKey.objects.filter(domain=domain, is_active=True).first()
+
+
+@transaction.atomic
+def dkim_key_ensure(*, domain: MailDomain) -> DkimKey | None:
+    """The active key; generated now (RSA 2048) when the domain has never had one.
+
+    Keys are made on first use rather than in ``domain_create``: an RSA key takes
+    40-100 ms, too much for every domain a test (or a bulk import) creates. A domain
+    whose keys were all deactivated has signing turned off: None.
+    """
+    key = dkim_key_active(domain=domain)
+    if key is not None:
+        return key
+    # Two first uses at once (two sending workers) must not both generate a key.
+    MailDomain.objects.select_for_update().filter(pk=domain.pk).first()
+    if DkimKey.objects.filter(domain=domain).exists():
+        return dkim_key_active(domain=domain)
+    return dkim_key_generate(domain=domain)
+
+
+def dkim_key_private(*, key: DkimKey) -> bytes:
+    """The decrypted private key as dkimpy takes it (PEM for RSA, base64 seed for Ed25519)."""
+    return _fernet().decrypt(key.private_key_encrypted.encode())
+
+
+def dkim_txt_value(*, key: DkimKey) -> str:
+    """The TXT record value at ``<selector>._domainkey.<domain>``."""
+    k = "rsa" if key.algorithm == DkimAlgorithm.RSA_SHA256 else "ed25519"
+    return f"v=DKIM1; k={k}; p={key.public_key}"
 
 
 def domain_admin_add(*, domain: MailDomain, user: User) -> MailDomainAdmin:
