@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "facteur.blobs",
     "facteur.mail",
     "facteur.ingest",
+    "facteur.sending",
     "facteur.ops",
     "facteur.cli",
 ]

@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from facteur.api.errors import Conflict, PayloadTooLarge
 from facteur.api.validation import field_error, validated
 from facteur.blobs.services import blob_read
 from facteur.domains.models import Mailbox, MailboxRole
@@ -32,6 +33,8 @@ from facteur.mail.models import (
 )
 from facteur.mail.selectors import Roles
 from facteur.mail.services import drafts, flags, labels, sharing
+from facteur.sending import services as sending
+from facteur.sending.serializers import DraftSendSerializer
 
 # --- threads -----------------------------------------------------------------
 
@@ -497,6 +500,59 @@ class DraftDetailApi(APIView):
     def delete(self, request: Request, draft_id: uuid.UUID) -> Response:
         drafts.draft_delete(draft=self._draft(request, draft_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- sending -----------------------------------------------------------------
+
+
+def _require_mailbox_sender(roles: Roles, mailbox_id: object) -> None:
+    if not roles.can(mailbox_id, MailboxRole.SENDER):
+        raise PermissionDenied("Your role on this mailbox does not allow sending as it.")
+
+
+class DraftSendApi(APIView):
+    @extend_schema(
+        operation_id="drafts_send",
+        request=DraftSendSerializer,
+        responses={202: serializers.MessageSerializer},
+    )
+    def post(self, request: Request, draft_id: uuid.UUID) -> Response:
+        """Send a draft: it leaves when the undo window (or the scheduled ``send_at``) ends."""
+        roles = Roles.of(request.user)
+        draft = Message.objects.filter(
+            pk=draft_id, is_draft=True, mailbox_id__in=roles.mailbox_ids
+        ).first()
+        if draft is None:
+            raise NotFound()
+        _require_mailbox_sender(roles, draft.mailbox_id)
+        data = validated(DraftSendSerializer, request.data)
+        try:
+            message = sending.message_send_request(draft=draft, send_at=data.get("send_at"))
+        except sending.MessageTooLarge as exc:
+            raise PayloadTooLarge(str(exc)) from None
+        return _draft_response(message, request, status.HTTP_202_ACCEPTED)
+
+
+class MessageCancelSendApi(APIView):
+    @extend_schema(
+        operation_id="messages_cancel_send",
+        request=None,
+        responses={200: serializers.MessageSerializer},
+    )
+    def post(self, request: Request, message_id: uuid.UUID) -> Response:
+        """Undo a send while its time has not come: the message is a draft again."""
+        roles = Roles.of(request.user)
+        message = Message.objects.filter(
+            pk=message_id, is_sender=True, mailbox_id__in=roles.mailbox_ids
+        ).first()
+        if message is None:
+            raise NotFound()
+        _require_mailbox_sender(roles, message.mailbox_id)
+        try:
+            message = sending.message_send_cancel(message=message)
+        except sending.SendNotCancellable as exc:
+            raise Conflict(str(exc)) from None
+        return _draft_response(message, request)
 
 
 def _uuid_param(name: str, value: str) -> uuid.UUID:

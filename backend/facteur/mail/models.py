@@ -137,6 +137,9 @@ class Message(models.Model):
     content_hash = models.CharField(max_length=64, blank=True)
     is_draft = models.BooleanField(default=False)
     is_sender = models.BooleanField(default=False)  # written by the mailbox itself
+    # Outbound: when the send task may hand it over (the undo window or a scheduled send);
+    # null for received mail and drafts.
+    send_at = models.DateTimeField(null=True, blank=True)
     is_starred = models.BooleanField(default=False)
     is_trashed = models.BooleanField(default=False)
     is_spam = models.BooleanField(default=False)

@@ -171,6 +171,7 @@ class MessageSerializer(serializers.ModelSerializer):
             "is_archived",
             "is_malformed",
             "parse_errors",
+            "send_at",
         ]
         read_only_fields = fields
 

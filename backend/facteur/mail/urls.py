@@ -22,6 +22,11 @@ urlpatterns = [
     ),
     path("messages/<uuid:message_id>/", apis.MessageDetailApi.as_view(), name="messages-detail"),
     path("messages/<uuid:message_id>/raw/", apis.MessageRawApi.as_view(), name="messages-raw"),
+    path(
+        "messages/<uuid:message_id>/cancel-send/",
+        apis.MessageCancelSendApi.as_view(),
+        name="messages-cancel-send",
+    ),
     path("flags/", apis.FlagsApi.as_view(), name="flags"),
     path("labels/", apis.LabelListApi.as_view(), name="labels-list"),
     path("labels/<uuid:label_id>/", apis.LabelDetailApi.as_view(), name="labels-detail"),
@@ -29,4 +34,5 @@ urlpatterns = [
     path("contacts/", apis.ContactListApi.as_view(), name="contacts-list"),
     path("drafts/", apis.DraftListApi.as_view(), name="drafts-list"),
     path("drafts/<uuid:draft_id>/", apis.DraftDetailApi.as_view(), name="drafts-detail"),
+    path("drafts/<uuid:draft_id>/send/", apis.DraftSendApi.as_view(), name="drafts-send"),
 ]

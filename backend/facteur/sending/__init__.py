@@ -1,1 +1,1 @@
-"""Outbound mail: turning a draft into signed RFC 5322 bytes (and, later, sending them)."""
+"""Outbound mail: composing, DKIM-signing and sending drafts (relay transport, send task)."""

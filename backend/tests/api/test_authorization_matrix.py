@@ -13,13 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from facteur.mail.services import drafts, labels, sharing
+from facteur.sending import services as sending
 from tests import factories
 from tests.conftest import World
 
@@ -73,6 +76,17 @@ def _draft_setup(w: World) -> dict[str, Any]:
     return {
         "draft": drafts.draft_create(mailbox=w.mailbox, fields=drafts.DraftFields(subject="Draft"))
     }
+
+
+def _draft_to_send_setup(w: World) -> dict[str, Any]:
+    fields = drafts.DraftFields(subject="Draft", to=[{"email": "someone@elsewhere.test"}])
+    return {"draft": drafts.draft_create(mailbox=w.mailbox, fields=fields)}
+
+
+def _sending_setup(w: World) -> dict[str, Any]:
+    # Queued, in its undo window (the task is scheduled on commit: never, in these tests).
+    draft, later = _draft_to_send_setup(w)["draft"], timezone.now() + timedelta(hours=1)
+    return {"message": sending.message_send_request(draft=draft, send_at=later)}
 
 
 def _newcomer_setup(w: World) -> dict[str, Any]:
@@ -159,6 +173,11 @@ CASES = [
          setup=_draft_setup, body=lambda w, x: {"subject": "Hello again"}),
     Case("drafts-detail", "delete", lambda w, x: f"{API}/drafts/{x['draft'].pk}/", statuses(204, **EDITORS_ONLY),
          setup=_draft_setup),
+    # sending
+    Case("drafts-send", "post", lambda w, x: f"{API}/drafts/{x['draft'].pk}/send/", statuses(202, viewer=403, editor=403),
+         setup=_draft_to_send_setup, body=lambda w, x: {}),
+    Case("messages-cancel-send", "post", lambda w, x: f"{API}/messages/{x['message'].pk}/cancel-send/",
+         statuses(200, viewer=403, editor=403), setup=_sending_setup),
     # blobs
     Case("blobs-detail", "get", lambda w, x: f"{API}/blobs/{w.message.attachments.get().blob_id}/", statuses(200)),
     # internal API for the MTA: service token only, no session counts (the tests run with

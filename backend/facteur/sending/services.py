@@ -1,0 +1,259 @@
+"""Sending a draft: the request (undo window), the cancel, and the send itself.
+
+States of an outbound message: a draft (``is_draft``) becomes, on send, a sent
+message (``is_draft=False``, ``is_sender=True``) with ``send_at`` set and every
+recipient ``queued``. Until ``send_at`` (the undo window, or a scheduled send)
+``message_send_cancel`` turns it back into a draft. From ``send_at`` on, the
+``message_send`` task delivers it: local recipients through ``ingest_message``
+(``delivered``), the others through the relay (``sent``, ``retrying`` with
+exponential backoff, or ``failed``). Only ``queued`` and due ``retrying``
+recipients are ever attempted, so a re-run never sends twice to anyone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from facteur.blobs.services import blob_put
+from facteur.domains.selectors import mailbox_for_address
+from facteur.ingest.services import Outcome, ingest_message
+from facteur.mail.models import DeliveryStatus, Message, MessageRecipient
+from facteur.mail.services.threads import threads_refresh
+from facteur.sending.compose import compose_message
+from facteur.sending.dkim import dkim_sign
+from facteur.sending.transport import RelayUnavailable, Reply, relay_send
+
+log = logging.getLogger(__name__)
+
+# Waits before the 1st, 2nd... retry of a recipient the relay answered 4xx (or that
+# could not be handed over): about two days in all, then the recipient has failed.
+BACKOFF_SECONDS = (60, 300, 900, 3600, 7200, 14400, 28800, 43200, 43200, 43200)
+
+# A run holds its message's lock at most this long (SMTP timeouts included).
+LOCK_SECONDS = 15 * 60
+
+PENDING = (DeliveryStatus.QUEUED, DeliveryStatus.RETRYING)
+DONE = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.FAILED)
+
+
+class MessageTooLarge(Exception):
+    """The attachments alone exceed FACTEUR_MAX_MESSAGE_SIZE."""
+
+
+class SendNotCancellable(Exception):
+    """The message is past its undo window, or something was already delivered."""
+
+
+def _schedule(message_id: uuid.UUID, eta: datetime) -> None:
+    from facteur.sending.tasks import message_send
+
+    message_send.apply_async(args=[str(message_id)], eta=eta)
+
+
+@transaction.atomic
+def message_send_request(*, draft: Message, send_at: datetime | None = None) -> Message:
+    """Queue ``draft`` for sending at ``send_at`` (default: now + the undo window)."""
+    draft = Message.objects.select_for_update().select_related("mailbox__domain").get(pk=draft.pk)
+    if not draft.is_draft:
+        raise ValidationError("Only drafts can be sent.", code="not_draft")
+    now = timezone.now()
+    if send_at is None:
+        send_at = now + timedelta(seconds=settings.FACTEUR_SEND_UNDO_SECONDS)
+    elif send_at <= now:
+        raise ValidationError({"send_at": ["Must be in the future."]})
+    recipients = list(draft.recipients.all())
+    if not recipients:
+        raise ValidationError({"recipients": ["A message needs at least one recipient."]})
+    for recipient in recipients:
+        try:
+            validate_email(recipient.email)
+        except ValidationError:
+            raise ValidationError(
+                {recipient.kind: [f"{recipient.email!r} is not a valid e-mail address."]}
+            ) from None
+    attached = draft.attachments.aggregate(total=Sum("size"))["total"] or 0
+    if attached > settings.FACTEUR_MAX_MESSAGE_SIZE:
+        raise MessageTooLarge(
+            f"The attachments ({attached} bytes) exceed the largest message that can be sent "
+            f"({settings.FACTEUR_MAX_MESSAGE_SIZE} bytes)."
+        )
+    draft.is_draft = False
+    draft.is_sender = True
+    draft.send_at = send_at
+    draft.received_at = now
+    draft.save(update_fields=["is_draft", "is_sender", "send_at", "received_at", "updated_at"])
+    draft.recipients.update(
+        delivery_status=DeliveryStatus.QUEUED,
+        delivery_message="",
+        retry_count=0,
+        retry_at=None,
+        delivered_at=None,
+    )
+    threads_refresh(thread_ids=[draft.thread_id])
+    message_id = draft.pk
+    transaction.on_commit(lambda: _schedule(message_id, send_at))
+    return draft
+
+
+@transaction.atomic
+def message_send_cancel(*, message: Message) -> Message:
+    """Undo a send whose time has not come: the message is a draft again."""
+    message = Message.objects.select_for_update().get(pk=message.pk)
+    if (
+        message.is_draft
+        or not message.is_sender
+        or message.send_at is None
+        or message.send_at <= timezone.now()
+        or message.recipients.exclude(delivery_status=DeliveryStatus.QUEUED).exists()
+    ):
+        raise SendNotCancellable("This message is no longer waiting to be sent.")
+    message.is_draft = True
+    message.send_at = None
+    message.save(update_fields=["is_draft", "send_at", "updated_at"])
+    message.recipients.update(
+        delivery_status="", delivery_message="", retry_count=0, retry_at=None, delivered_at=None
+    )
+    threads_refresh(thread_ids=[message.thread_id])
+    return message
+
+
+def _claim(message_id: object) -> tuple[Message | None, float | None]:
+    """The message if it is due, else how long until it is (None: nothing to do)."""
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update()
+            .select_related("mailbox__domain")
+            .filter(pk=message_id)
+            .first()
+        )
+        if message is None or message.is_draft or message.send_at is None:
+            return None, None  # deleted, or cancelled (a draft again)
+        now = timezone.now()
+        if message.send_at > now:
+            return None, (message.send_at - now).total_seconds()
+        if message.sent_at is None:
+            # The Date header, fixed at the first attempt so that every retry composes
+            # the same bytes.
+            message.sent_at = now
+            message.save(update_fields=["sent_at", "updated_at"])
+        return message, None
+
+
+def _store_raw(message: Message) -> bytes:
+    raw = compose_message(draft=message, date=message.sent_at)
+    if message.raw_blob_id is None:
+        message.raw_blob = blob_put(data=raw)
+        message.content_hash = hashlib.sha256(raw).hexdigest()
+        message.size = len(raw)
+        message.save(update_fields=["raw_blob", "content_hash", "size", "updated_at"])
+    return raw
+
+
+def _next_run(message: Message) -> float | None:
+    """Seconds until the earliest retry of ``message`` (None: nothing left to do)."""
+    pending = list(
+        message.recipients.filter(delivery_status__in=PENDING).values_list("retry_at", flat=True)
+    )
+    if not pending:
+        return None
+    now = timezone.now()
+    return max(0.0, min(((at or now) - now).total_seconds() for at in pending))
+
+
+def _record(recipient: MessageRecipient, reply: Reply, *, now: datetime, sent: str) -> None:
+    recipient.delivery_message = reply.line[:2000]
+    if 200 <= reply.code < 300:
+        recipient.delivery_status = sent
+        recipient.delivered_at = now
+        recipient.retry_at = None
+    elif 400 <= reply.code < 500:
+        recipient.retry_count += 1
+        if recipient.retry_count > len(BACKOFF_SECONDS):
+            recipient.delivery_status = DeliveryStatus.FAILED
+            recipient.retry_at = None
+        else:
+            recipient.delivery_status = DeliveryStatus.RETRYING
+            wait = BACKOFF_SECONDS[recipient.retry_count - 1]
+            recipient.retry_at = now + timedelta(seconds=wait)
+    else:
+        recipient.delivery_status = DeliveryStatus.FAILED
+        recipient.retry_at = None
+    recipient.save(
+        update_fields=[
+            "delivery_status",
+            "delivery_message",
+            "retry_count",
+            "retry_at",
+            "delivered_at",
+        ]
+    )
+
+
+def message_send(*, message_id: object) -> float | None:
+    """Deliver a queued message to every recipient that is due; what the task runs.
+
+    Returns the seconds after which the task must run again (the message is not
+    due yet, or recipients wait for a retry), or None when there is nothing left.
+    Two runs for one message never overlap (a lock in the cache): the second one
+    comes back later.
+    """
+    lock = f"facteur:sending:{message_id}"
+    if not cache.add(lock, "1", timeout=LOCK_SECONDS):
+        return float(BACKOFF_SECONDS[0])
+    try:
+        return _send(message_id)
+    finally:
+        cache.delete(lock)
+
+
+def _send(message_id: object) -> float | None:
+    message, wait = _claim(message_id)
+    if message is None:
+        return wait
+    now = timezone.now()
+    due = [
+        r
+        for r in message.recipients.filter(delivery_status__in=PENDING).order_by("kind", "position")
+        if r.retry_at is None or r.retry_at <= now
+    ]
+    if not due:
+        return _next_run(message)
+
+    raw = _store_raw(message)
+    signed = dkim_sign(raw=raw, domain=message.mailbox.domain)
+
+    is_local = {r.email: mailbox_for_address(r.email) is not None for r in due}
+    local = [r for r in due if is_local[r.email]]
+    remote = [r for r in due if not is_local[r.email]]
+    if local:
+        result = ingest_message(raw=signed, recipients=[r.email for r in local])
+        for recipient in local:
+            outcome = result.outcome(recipient.email)
+            if outcome is not None and outcome.outcome in (Outcome.STORED, Outcome.DUPLICATE):
+                reply = Reply(250, "Delivered to a local mailbox")
+            else:
+                reply = Reply(550, "No such local mailbox")
+            _record(recipient, reply, now=now, sent=DeliveryStatus.DELIVERED)
+    if remote:
+        # One envelope recipient per address, even if it is in both To and Bcc.
+        addresses = list(dict.fromkeys(r.email for r in remote))
+        try:
+            replies = relay_send(sender=message.sender_email, recipients=addresses, raw=signed)
+        except RelayUnavailable as exc:
+            log.warning("Sending %s: %s", message.pk, exc)
+            replies = dict.fromkeys(addresses, Reply(451, f"Not handed over: {exc}"))
+        for recipient in remote:
+            reply = replies.get(recipient.email) or Reply(451, "No reply from the relay")
+            _record(recipient, reply, now=now, sent=DeliveryStatus.SENT)
+    return _next_run(message)

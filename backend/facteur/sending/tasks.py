@@ -1,0 +1,21 @@
+"""The send task: takes an id, runs one service, schedules its own next run."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from facteur.sending import services
+
+
+@shared_task(name="facteur.sending.tasks.message_send")
+def message_send(message_id: str) -> float | None:
+    """Deliver message ``message_id`` (see ``services.message_send``).
+
+    Retries are this task's: when recipients wait for a retry (or the message is
+    not due yet) it queues itself again for that moment.
+    """
+    wait = services.message_send(message_id=message_id)
+    # Run eagerly (CELERY_TASK_ALWAYS_EAGER), a countdown would not wait: no loop then.
+    if wait is not None and not message_send.app.conf.task_always_eager:
+        message_send.apply_async(args=[message_id], countdown=max(1.0, wait))
+    return wait
