@@ -58,6 +58,15 @@ def _recreate_database(url: str, database: str) -> str:
     return urlunparse(parsed._replace(path=f"/{database}"))
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def rss_mb() -> float:
     import psutil
 

@@ -26,7 +26,6 @@ import json
 import os
 import random
 import secrets
-import socket
 import subprocess
 import sys
 import threading
@@ -37,6 +36,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
+
+from _common import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "backend"))
@@ -717,29 +718,10 @@ def describe_database() -> None:
 # --- the web worker -------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-# --gc-freeze: what the recommended change to facteur/config/wsgi.py would do, as a hook.
-GC_FREEZE_CONFIG = """
-def post_worker_init(worker):
-    import gc
-
-    from django.urls import get_resolver
-
-    get_resolver().url_patterns  # import every URLconf and view before freezing
-    gc.collect()
-    gc.freeze()
-"""
-
-
 class Server:
     """One gunicorn master with one sync worker, on the bench database."""
 
-    def __init__(self, log_path: Path, *, gc_freeze: bool = False) -> None:
+    def __init__(self, log_path: Path) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -754,10 +736,6 @@ class Server:
             "--workers", "1",
             "--timeout", "60",
         ]  # fmt: skip
-        if gc_freeze:
-            config = log_path.with_name("bench-api-gunicorn-gc-freeze.py")
-            config.write_text(GC_FREEZE_CONFIG)
-            command += ["--config", str(config)]
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
         )
@@ -1007,10 +985,6 @@ def main() -> int:
         "--reuse", action="store_true",
         help=f"keep the data of a previous run in {DB_NAME} when it has as many messages",
     )  # fmt: skip
-    parser.add_argument(
-        "--gc-freeze", action="store_true",
-        help="experiment: gc.freeze() in the worker after the app is loaded (gunicorn hook)",
-    )  # fmt: skip
     args = parser.parse_args()
     messages = args.messages or (2000 if args.smoke else 100_000)
     requests_n = args.requests or (30 if args.smoke else 300)
@@ -1052,7 +1026,7 @@ def main() -> int:
 
     log_dir = args.var_dir.resolve()
     log_dir.mkdir(parents=True, exist_ok=True)
-    server = Server(log_dir / "bench-api-gunicorn.log", gc_freeze=args.gc_freeze)
+    server = Server(log_dir / "bench-api-gunicorn.log")
     sampler: RssSampler | None = None
     failed = False
     results: list[Result] = []
@@ -1062,7 +1036,7 @@ def main() -> int:
         idle = sampler.sample()
         sampler.start()
         print(
-            f"gunicorn on {server.base}, 1 worker{' with gc.freeze()' if args.gc_freeze else ''}; "
+            f"gunicorn on {server.base}, 1 worker; "
             f"worker RSS at start {idle / 2**20:.1f} MB; "
             f"{requests_n} timed requests per scenario after {max(3, requests_n // 10)} warm-up"
         )

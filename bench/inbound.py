@@ -34,7 +34,7 @@ import urllib.request
 from contextlib import ExitStack
 from pathlib import Path
 
-from _common import ROOT, percentile, setup_django
+from _common import ROOT, free_port, percentile, setup_django
 from ingest import DOMAIN, Corpus, create_mailboxes
 
 TOKEN = "bench-inbound-service-token"
@@ -45,14 +45,6 @@ TARGET_RSS_MB = 200.0
 FLAT_MB = 10.0  # "flat": no more growth than this after warm-up
 WARMUP = 50
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for_port(port: int, process: subprocess.Popen | None = None, timeout=30.0) -> None:

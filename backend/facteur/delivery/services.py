@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from django.db import close_old_connections
 
-from facteur.domains.selectors import mailbox_for_address
+from facteur.ingest.recipients import destination_for
 from facteur.ingest.services import IngestResult, ingest_message
 
 
 def recipient_known(address: str) -> bool:
-    """Whether ``address`` reaches a mailbox (directly or through an alias)."""
+    """Whether ``address`` reaches a mailbox (directly or through an alias).
+
+    The same short-lived cache as ingest's: the DATA that follows finds it warm.
+    """
     close_old_connections()
     try:
-        return mailbox_for_address(address) is not None
+        return destination_for(address) is not None
     finally:
         close_old_connections()
 

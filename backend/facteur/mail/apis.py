@@ -472,16 +472,22 @@ class DraftListApi(APIView):
         return _draft_response(draft, request, status.HTTP_201_CREATED)
 
 
+def _draft_or_404(roles: Roles, draft_id: uuid.UUID) -> Message:
+    """A draft of one of the caller's mailboxes (drafts are never shared)."""
+    draft = (
+        Message.objects.select_related("mailbox__domain", "thread")
+        .filter(pk=draft_id, is_draft=True, mailbox_id__in=roles.mailbox_ids)
+        .first()
+    )
+    if draft is None:
+        raise NotFound()
+    return draft
+
+
 class DraftDetailApi(APIView):
     def _draft(self, request: Request, draft_id: uuid.UUID) -> Message:
         roles = Roles.of(request.user)
-        draft = (
-            Message.objects.select_related("mailbox__domain", "thread")
-            .filter(pk=draft_id, is_draft=True, mailbox_id__in=roles.mailbox_ids)
-            .first()
-        )
-        if draft is None:
-            raise NotFound()
+        draft = _draft_or_404(roles, draft_id)
         _require_mailbox_editor(roles, draft.mailbox_id)
         return draft
 
@@ -519,11 +525,7 @@ class DraftSendApi(APIView):
     def post(self, request: Request, draft_id: uuid.UUID) -> Response:
         """Send a draft: it leaves when the undo window (or the scheduled ``send_at``) ends."""
         roles = Roles.of(request.user)
-        draft = Message.objects.filter(
-            pk=draft_id, is_draft=True, mailbox_id__in=roles.mailbox_ids
-        ).first()
-        if draft is None:
-            raise NotFound()
+        draft = _draft_or_404(roles, draft_id)
         _require_mailbox_sender(roles, draft.mailbox_id)
         data = validated(DraftSendSerializer, request.data)
         try:

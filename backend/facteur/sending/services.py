@@ -25,8 +25,8 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from facteur.blobs.services import blob_put
-from facteur.domains.selectors import mailbox_for_address
+from facteur.blobs.services import blob_put, blob_read
+from facteur.ingest.recipients import destination_for
 from facteur.ingest.services import Outcome, ingest_message
 from facteur.mail.models import DeliveryStatus, Message, MessageRecipient
 from facteur.mail.services.threads import threads_refresh
@@ -151,12 +151,14 @@ def _claim(message_id: object) -> tuple[Message | None, float | None]:
 
 
 def _store_raw(message: Message) -> bytes:
+    """The message's bytes: composed and stored at the first attempt, read back after."""
+    if message.raw_blob_id is not None:
+        return blob_read(blob=message.raw_blob)
     raw = compose_message(draft=message, date=message.sent_at)
-    if message.raw_blob_id is None:
-        message.raw_blob = blob_put(data=raw)
-        message.content_hash = hashlib.sha256(raw).hexdigest()
-        message.size = len(raw)
-        message.save(update_fields=["raw_blob", "content_hash", "size", "updated_at"])
+    message.raw_blob = blob_put(data=raw)
+    message.content_hash = hashlib.sha256(raw).hexdigest()
+    message.size = len(raw)
+    message.save(update_fields=["raw_blob", "content_hash", "size", "updated_at"])
     return raw
 
 
@@ -233,7 +235,7 @@ def _send(message_id: object) -> float | None:
     raw = _store_raw(message)
     signed = dkim_sign(raw=raw, domain=message.mailbox.domain)
 
-    is_local = {r.email: mailbox_for_address(r.email) is not None for r in due}
+    is_local = {r.email: destination_for(r.email) is not None for r in due}
     local = [r for r in due if is_local[r.email]]
     remote = [r for r in due if not is_local[r.email]]
     if local:

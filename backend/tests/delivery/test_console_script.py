@@ -19,16 +19,11 @@ from facteur.delivery import replies
 from facteur.mail.models import Message
 from tests.cli.conftest import console_script, database_url
 from tests.delivery.conftest import HOST, lmtp_client, lmtp_send, make_mail, reply, smtp_client
+from tests.net import free_port
 
 pytestmark = pytest.mark.slow
 
 START_TIMEOUT = 30
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
 
 
 def _listening(port: int) -> bool:
@@ -39,7 +34,7 @@ def _listening(port: int) -> bool:
 class Delivery:
     def __init__(self, log: Path) -> None:
         self.log = log
-        self.lmtp_port, self.smtp_port, self.metrics_port = (_free_port() for _ in range(3))
+        self.lmtp_port, self.smtp_port, self.metrics_port = (free_port() for _ in range(3))
         env = {
             key: value
             for key, value in os.environ.items()

@@ -17,7 +17,6 @@ import os
 import re
 import signal
 import smtplib
-import socket
 import subprocess
 import sys
 import time
@@ -27,16 +26,12 @@ import psutil
 import pytest
 import requests
 
+from tests.net import free_port
+
 pytestmark = pytest.mark.slow
 
 START_TIMEOUT = 60
 STOP_TIMEOUT = 30
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _environment(var_dir: Path) -> dict[str, str]:
@@ -57,7 +52,7 @@ class Runner:
         self.var_dir = var_dir
         self.log = log
         self.port = port
-        self.smtp_port = _free_port()
+        self.smtp_port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.env = _environment(var_dir)
         with log.open("wb") as output:
@@ -137,7 +132,7 @@ def test_run_stop_and_restart(tmp_path):
     var_dir = tmp_path / "var"
 
     # --- 1. First start, on an empty data folder.
-    first = Runner(var_dir, tmp_path / "first.log", _free_port())
+    first = Runner(var_dir, tmp_path / "first.log", free_port())
     first.wait_ready()
     output = first.output()
     credentials = _credentials(var_dir)
@@ -186,7 +181,7 @@ def test_run_stop_and_restart(tmp_path):
     _assert_stopped(var_dir, children)
 
     # --- 2. Second start on the same data: nothing re-created, everything kept.
-    second = Runner(var_dir, tmp_path / "second.log", _free_port())
+    second = Runner(var_dir, tmp_path / "second.log", free_port())
     second.wait_ready()
     output = second.output()
     assert "demo domain example.local present" in output
@@ -208,7 +203,7 @@ def test_run_stop_and_restart(tmp_path):
     _assert_stopped(var_dir, children)
 
     # --- 3. SIGTERM is a clean stop as well.
-    third = Runner(var_dir, tmp_path / "third.log", _free_port())
+    third = Runner(var_dir, tmp_path / "third.log", free_port())
     third.wait_ready()
     children = psutil.Process(third.process.pid).children(recursive=True)
     assert third.stop(signal.SIGTERM) == 0

@@ -14,18 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from facteur_mta import render
+from tests.net import free_port
 
 POSTFIX = shutil.which("postfix") or "/usr/sbin/postfix"
 
 
 def postfix_available() -> bool:
     return os.path.exists(POSTFIX) and os.geteuid() == 0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for_port(port: int, timeout: float = 10.0) -> None:

@@ -32,6 +32,7 @@ from facteur_mta.policy import (
     parse_request,
     recipient_to_check,
 )
+from tests.net import free_port
 
 RCPT = {
     "request": "smtpd_access_policy",
@@ -177,14 +178,8 @@ async def _daemon_drops_a_client_that_is_not_postfix() -> None:
         writer.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_backend_client_unreachable_is_backend_error() -> None:
-    client = BackendClient(api_url=f"http://127.0.0.1:{_free_port()}", token="t", timeout=1)
+    client = BackendClient(api_url=f"http://127.0.0.1:{free_port()}", token="t", timeout=1)
     with pytest.raises(BackendError):
         client.exists_sync("a@b.test")
 
@@ -205,12 +200,12 @@ def test_token_from_env_or_file(tmp_path) -> None:
 
 def test_cli_daemon_answers_and_stops_on_sigterm() -> None:
     """``facteur-policy`` as a process: the backend is unreachable, so it defers."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "FACTEUR_SERVICE_TOKEN": "t"}
     env.pop("FACTEUR_SERVICE_TOKEN_FILE", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "facteur_mta.policy", "--port", str(port),
-         "--api-url", f"http://127.0.0.1:{_free_port()}", "--timeout", "1"],
+         "--api-url", f"http://127.0.0.1:{free_port()}", "--timeout", "1"],
         env=env, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
@@ -238,7 +233,7 @@ def test_cli_daemon_answers_and_stops_on_sigterm() -> None:
 def test_cli_refuses_to_start_without_token() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACTEUR_SERVICE_TOKEN")}
     result = subprocess.run(
-        [sys.executable, "-m", "facteur_mta.policy", "--port", str(_free_port())],
+        [sys.executable, "-m", "facteur_mta.policy", "--port", str(free_port())],
         env=env, capture_output=True, text=True, timeout=30,
     )  # fmt: skip
     assert result.returncode != 0 and "FACTEUR_SERVICE_TOKEN" in result.stderr

@@ -35,7 +35,7 @@ from facteur.mail.models import Message
 from facteur_mta.policy import MAX_LINE, BackendClient, PolicyService, RecipientCache
 from tests import factories
 from tests.mta import postfix_instance
-from tests.mta.postfix_instance import free_port
+from tests.net import free_port
 
 pytestmark = [
     pytest.mark.slow,

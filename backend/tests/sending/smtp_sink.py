@@ -4,7 +4,6 @@ that keeps what it receives and answers RCPT per address pattern (250, 451, 550.
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -12,6 +11,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from facteur.ingest.recipients import forget_destinations
+from tests.net import free_port
 
 HOST = "127.0.0.1"
 
@@ -57,12 +57,6 @@ class Sink:
 
     def answer_all_ok(self) -> None:
         self.handler.rcpt_replies.clear()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

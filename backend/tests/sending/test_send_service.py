@@ -192,7 +192,7 @@ def test_backoff_grows_and_gives_up_after_about_two_days(
 
 
 def test_relay_unreachable_means_retrying(sender_box, settings, django_capture_on_commit_callbacks):
-    from tests.sending.smtp_sink import free_port
+    from tests.net import free_port
 
     settings.FACTEUR_SENDING_MODE = "relay"
     settings.FACTEUR_RELAY_HOST = "127.0.0.1"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -13,6 +12,8 @@ from typing import Any
 
 import pytest
 import requests
+
+from tests.net import free_port
 
 PEER_DIR = Path(__file__).resolve().parent.parent / "peers" / "oidc"
 # Fixed in server.mjs.
@@ -31,12 +32,6 @@ class OIDCProvider:
         response.raise_for_status()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def oidc_provider(live_server, tmp_path_factory) -> Iterator[OIDCProvider]:
     node = shutil.which("node")
@@ -44,7 +39,7 @@ def oidc_provider(live_server, tmp_path_factory) -> Iterator[OIDCProvider]:
         pytest.fail("node is not installed: the OIDC tests need Node.js 20+ (see scripts/peers)")
     if not (PEER_DIR / "node_modules" / "oidc-provider").is_dir():
         pytest.fail(f"{PEER_DIR}/node_modules is missing: run scripts/peers")
-    port = _free_port()
+    port = free_port()
     issuer = f"http://127.0.0.1:{port}"
     log_path = tmp_path_factory.mktemp("oidc") / "provider.log"
     with log_path.open("wb") as log:
