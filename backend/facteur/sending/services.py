@@ -32,7 +32,7 @@ from facteur.mail.models import DeliveryStatus, Message, MessageRecipient
 from facteur.mail.services.threads import threads_refresh
 from facteur.sending.compose import compose_message
 from facteur.sending.dkim import dkim_sign
-from facteur.sending.transport import RelayUnavailable, Reply, relay_send
+from facteur.sending.transport import Reply, send_remote
 
 log = logging.getLogger(__name__)
 
@@ -250,11 +250,7 @@ def _send(message_id: object) -> float | None:
     if remote:
         # One envelope recipient per address, even if it is in both To and Bcc.
         addresses = list(dict.fromkeys(r.email for r in remote))
-        try:
-            replies = relay_send(sender=message.sender_email, recipients=addresses, raw=signed)
-        except RelayUnavailable as exc:
-            log.warning("Sending %s: %s", message.pk, exc)
-            replies = dict.fromkeys(addresses, Reply(451, f"Not handed over: {exc}"))
+        replies = send_remote(sender=message.sender_email, recipients=addresses, raw=signed)
         for recipient in remote:
             reply = replies.get(recipient.email) or Reply(451, "No reply from the relay")
             _record(recipient, reply, now=now, sent=DeliveryStatus.SENT)

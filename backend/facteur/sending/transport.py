@@ -10,11 +10,14 @@ nothing was accepted, every recipient is retried.
 
 from __future__ import annotations
 
+import logging
 import smtplib
 import ssl
 from dataclasses import dataclass
 
 from django.conf import settings
+
+log = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 60
 
@@ -43,6 +46,24 @@ def _reply(code: int, text: bytes | str) -> Reply:
     return Reply(code, " ".join(text.split()))
 
 
+def send_remote(*, sender: str, recipients: list[str], raw: bytes) -> dict[str, Reply]:
+    """Hand ``raw`` over for ``recipients`` (none of them local); a reply for each one.
+
+    The next hop depends on FACTEUR_SENDING_MODE. A recipient that could not be
+    handed over at all gets a 451 "Not handed over: ..." reply, so it is retried.
+    """
+    try:
+        if settings.FACTEUR_SENDING_MODE != "relay":
+            raise DirectSendingNotBuilt(
+                f"FACTEUR_SENDING_MODE={settings.FACTEUR_SENDING_MODE!r}: only 'relay' is built "
+                "(direct delivery to the recipients' MX is not)."
+            )
+        return relay_send(sender=sender, recipients=recipients, raw=raw)
+    except RelayUnavailable as exc:
+        log.warning("Not handed over to %d recipient(s): %s", len(recipients), exc)
+        return dict.fromkeys(recipients, Reply(451, f"Not handed over: {exc}"))
+
+
 def relay_send(*, sender: str, recipients: list[str], raw: bytes) -> dict[str, Reply]:
     """Send ``raw`` to ``recipients`` through FACTEUR_RELAY_HOST:PORT; each one's reply.
 
@@ -50,11 +71,6 @@ def relay_send(*, sender: str, recipients: list[str], raw: bytes) -> dict[str, R
     FACTEUR_RELAY_USERNAME is set. A recipient whose RCPT was accepted gets the
     reply to DATA.
     """
-    if settings.FACTEUR_SENDING_MODE != "relay":
-        raise DirectSendingNotBuilt(
-            f"FACTEUR_SENDING_MODE={settings.FACTEUR_SENDING_MODE!r}: only 'relay' is built "
-            "(direct delivery to the recipients' MX is not)."
-        )
     results: dict[str, Reply] = {}
     answered = False  # DATA was answered: the replies are final
     try:
