@@ -153,12 +153,17 @@ def _hello(client: smtplib.SMTP, recipients: list[str]) -> dict[str, Reply] | No
 
 
 def _starttls(client: smtplib.SMTP) -> None:
-    """Encrypt when the server can; a refused STARTTLS (454) goes on in plaintext."""
+    """Encrypt; a refused STARTTLS (454) goes on in plaintext on the same session."""
     try:
-        code, _ = client.starttls(context=_opportunistic_tls())
-        if code == 220:
-            client.ehlo()  # RFC 3207: ask again what the server offers, now under TLS
+        client.starttls(context=_opportunistic_tls())
+    except smtplib.SMTPResponseException as exc:  # a reply, not a 220: nothing changed
+        log.info("Direct: STARTTLS refused (%s); going on in plaintext", _describe(exc))
+        return
     except (OSError, smtplib.SMTPException) as exc:  # ssl.SSLError is an OSError
+        raise _TlsFailed(f"TLS failed: {_describe(exc)}") from exc
+    try:
+        client.ehlo()  # RFC 3207: ask again what the server offers, now under TLS
+    except (OSError, smtplib.SMTPException) as exc:
         raise _TlsFailed(f"TLS failed: {_describe(exc)}") from exc
 
 

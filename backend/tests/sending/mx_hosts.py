@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -39,6 +40,18 @@ class MxHandler(SinkHandler):
     async def handle_DATA(self, server, session, envelope) -> str:
         self.sessions.append((session.ssl is not None, session.host_name))
         return await super().handle_DATA(server, session, envelope)
+
+
+class _TlsNotNow(SMTP):
+    """Offers STARTTLS but answers it with 454 (RFC 3207: TLS not available)."""
+
+    async def smtp_STARTTLS(self, arg: str) -> None:
+        await self.push("454 4.7.0 TLS not available due to temporary reason")
+
+
+class _TlsNotNowController(Controller):
+    def factory(self) -> SMTP:
+        return _TlsNotNow(self.handler, **self.SMTP_kwargs)
 
 
 class _Greeter(socketserver.BaseRequestHandler):
@@ -67,12 +80,14 @@ class MxFarm:
         self._stops: list = []
 
     def sink(self, address: str, *, tls: str = "") -> Sink:
-        """An aiosmtpd MX; ``tls``: "" (no STARTTLS), "ok", or "broken" (offered, fails)."""
+        """An aiosmtpd MX; ``tls``: "" (no STARTTLS), "ok", "broken" (offered, the
+        handshake fails) or "refused" (offered, then answered 454)."""
         handler = MxHandler()
         kwargs = {}
         if tls:
-            kwargs["tls_context"] = self.tls_context if tls == "ok" else self.bad_tls_context
-        controller = Controller(handler, hostname=address, port=self.port, **kwargs)
+            kwargs["tls_context"] = self.bad_tls_context if tls == "broken" else self.tls_context
+        kind = _TlsNotNowController if tls == "refused" else Controller
+        controller = kind(handler, hostname=address, port=self.port, **kwargs)
         controller.start()
         self._stops.append(controller.stop)
         return Sink(handler, self.port)

@@ -198,6 +198,20 @@ def test_failed_tls_handshake_is_retried_in_plaintext(zone, farm, caplog):
     )
 
 
+def test_starttls_refused_goes_on_in_plaintext(zone, farm, caplog):
+    sink = farm.sink("127.0.0.2", tls="refused")
+    add_mx(zone, "notnow.test", (10, "mx.notnow.test", "127.0.0.2"))
+
+    with caplog.at_level(logging.INFO, logger="facteur.sending.direct"):
+        replies = direct_send(sender=SENDER, recipients=["x@notnow.test"], raw=RAW)
+
+    assert replies["x@notnow.test"].code == 250
+    assert sink.handler.sessions == [(False, HELO)]
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("STARTTLS refused (454 4.7.0" in m for m in messages)
+    assert not any("again in plaintext" in m for m in messages)  # the same session
+
+
 def test_send_remote_dispatches_on_the_sending_mode(zone, farm, settings):
     sink = farm.sink("127.0.0.2")
     add_mx(zone, "mode.test", (10, "mx.mode.test", "127.0.0.2"))
