@@ -7,6 +7,7 @@ name rather than misbehaving later.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -67,3 +68,39 @@ def string_list(name: str, default: list[str]) -> list[str]:
     if value is None:
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = string(name, default)
+    if value not in choices:
+        raise ImproperlyConfiguredEnv(f"{name}={value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def socket_addresses(name: str, *, default_port: int) -> list[tuple[str, int]]:
+    """Comma-separated IP addresses, each with an optional port: ``192.0.2.1``,
+    ``192.0.2.1:5353``, ``2001:db8::1``, ``[2001:db8::1]:5353``. Empty: none."""
+    parsed = []
+    for item in string_list(name, []):
+        host, port = item, default_port
+        if item.startswith("["):  # [IPv6]:port
+            host, _, rest = item[1:].partition("]")
+            if rest:
+                if not rest.startswith(":"):
+                    raise ImproperlyConfiguredEnv(f"{name}: {item!r} is not ip or ip:port")
+                port = _port(name, item, rest[1:])
+        elif item.count(":") == 1:  # IPv4:port (a bare IPv6 address has several colons)
+            host, port_text = item.split(":")
+            port = _port(name, item, port_text)
+        try:
+            host = str(ipaddress.ip_address(host))
+        except ValueError:
+            raise ImproperlyConfiguredEnv(f"{name}: {item!r} is not an IP address") from None
+        parsed.append((host, port))
+    return parsed
+
+
+def _port(name: str, item: str, text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise ImproperlyConfiguredEnv(f"{name}: {item!r} has no valid port (1-65535)")
+    return int(text)

@@ -147,12 +147,19 @@ FACTEUR_MAX_RECIPIENTS = env.integer("FACTEUR_MAX_RECIPIENTS", 1000, minimum=1)
 # Shared secret of the MTA components (policy service, operator) calling /api/internal/.
 FACTEUR_SERVICE_TOKEN = env.string("FACTEUR_SERVICE_TOKEN", "")
 # Outbound: "relay" hands mail to MTA-out (Postfix), "direct" talks to recipients' MX.
-FACTEUR_SENDING_MODE = env.string("FACTEUR_SENDING_MODE", "relay")
+FACTEUR_SENDING_MODE = env.choice("FACTEUR_SENDING_MODE", "relay", ("relay", "direct"))
 FACTEUR_RELAY_HOST = env.string("FACTEUR_RELAY_HOST", "127.0.0.1")
 FACTEUR_RELAY_PORT = env.integer("FACTEUR_RELAY_PORT", 587, minimum=1)
 FACTEUR_RELAY_USERNAME = env.string("FACTEUR_RELAY_USERNAME", "")
 FACTEUR_RELAY_PASSWORD = env.string("FACTEUR_RELAY_PASSWORD", "")
 FACTEUR_RELAY_STARTTLS = env.boolean("FACTEUR_RELAY_STARTTLS", True)
+# Direct mode: the SMTP port of the recipients' MX hosts (25; tests use loopback ports),
+# the EHLO name (empty: the machine's FQDN), the DNS resolvers for MX lookups ("ip" or
+# "ip:port", comma-separated; empty: the system's) and the time one lookup may take.
+FACTEUR_DIRECT_SMTP_PORT = env.integer("FACTEUR_DIRECT_SMTP_PORT", 25, minimum=1)
+FACTEUR_SMTP_HELO_NAME = env.string("FACTEUR_SMTP_HELO_NAME", "")
+FACTEUR_DNS_RESOLVERS = env.socket_addresses("FACTEUR_DNS_RESOLVERS", default_port=53)
+FACTEUR_DNS_TIMEOUT = env.integer("FACTEUR_DNS_TIMEOUT", 10, minimum=1)
 # Messages are held this long after "send" so that undo works with the browser closed.
 FACTEUR_SEND_UNDO_SECONDS = env.integer("FACTEUR_SEND_UNDO_SECONDS", 10, minimum=0)
 # Key that encrypts DKIM private keys at rest (Fernet, urlsafe base64 of 32 bytes);

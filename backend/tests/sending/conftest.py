@@ -10,6 +10,7 @@ from facteur.domains import services as domain_services
 from facteur.mail.models import Message
 from facteur.mail.services.drafts import DraftFields, draft_create
 from tests import factories
+from tests.sending.mx_hosts import farm, zone  # noqa: F401  (fixtures for direct delivery)
 
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 40  # binary, compressible: stored zstd
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x01\x02\xff" * 100

@@ -16,6 +16,7 @@ from facteur.mail.models import DeliveryStatus, Message, MessageRecipient
 from facteur.mail.services.drafts import DraftFields, draft_create
 from facteur.sending import services
 from tests import factories
+from tests.sending.mx_hosts import add_mx
 from tests.sending.smtp_sink import sink  # noqa: F401  (fixture)
 from tests.sending.test_dkim import dnsfunc_for
 
@@ -205,16 +206,21 @@ def test_relay_unreachable_means_retrying(sender_box, settings, django_capture_o
     assert "Not handed over" in recipient.delivery_message
 
 
-def test_direct_mode_is_not_built_and_retries(
-    sender_box, settings, django_capture_on_commit_callbacks
+def test_direct_mode_sends_to_the_recipient_domains_mx(
+    zone,
+    farm,
+    sender_box,
+    django_capture_on_commit_callbacks,
 ):
-    settings.FACTEUR_SENDING_MODE = "direct"
+    mx_host = farm.sink("127.0.0.2")
+    add_mx(zone, "elsewhere.test", (10, "mx.elsewhere.test", "127.0.0.2"))
     message = _queued(_draft(sender_box, to=[{"email": "a@elsewhere.test"}]),
                       django_capture_on_commit_callbacks)  # fmt: skip
-    services.message_send(message_id=message.pk)
+    assert services.message_send(message_id=message.pk) is None
     recipient = message.recipients.get()
-    assert recipient.delivery_status == DeliveryStatus.RETRYING
-    assert "direct" in recipient.delivery_message
+    assert recipient.delivery_status == DeliveryStatus.SENT
+    assert recipient.delivery_message.startswith("250 2.0.0 Ok: queued as SINK1")
+    assert [r.rcpt_tos for r in mx_host.received] == [["a@elsewhere.test"]]
 
 
 def test_cancel_within_the_window_makes_a_draft_again_and_nothing_is_sent(
