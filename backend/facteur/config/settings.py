@@ -153,6 +153,8 @@ FACTEUR_RELAY_PORT = env.integer("FACTEUR_RELAY_PORT", 587, minimum=1)
 FACTEUR_RELAY_USERNAME = env.string("FACTEUR_RELAY_USERNAME", "")
 FACTEUR_RELAY_PASSWORD = env.string("FACTEUR_RELAY_PASSWORD", "")
 FACTEUR_RELAY_STARTTLS = env.boolean("FACTEUR_RELAY_STARTTLS", True)
+# CA bundle that signs the relay's certificate (a private CA); empty: the system CAs.
+FACTEUR_RELAY_CA_FILE = env.string("FACTEUR_RELAY_CA_FILE", "")
 # Messages are held this long after "send" so that undo works with the browser closed.
 FACTEUR_SEND_UNDO_SECONDS = env.integer("FACTEUR_SEND_UNDO_SECONDS", 10, minimum=0)
 # Key that encrypts DKIM private keys at rest (Fernet, urlsafe base64 of 32 bytes);
