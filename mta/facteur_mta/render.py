@@ -73,6 +73,9 @@ OUT_DEFAULTS: dict[str, str] = {
     "submission_listen": "submission",
     # one transaction carries every remote recipient of a message (FACTEUR_MAX_RECIPIENTS)
     "recipient_limit": "1000",
+    # the backend lets attachments fill FACTEUR_MAX_MESSAGE_SIZE (50 MiB); base64 makes
+    # them a third larger on the wire
+    "message_size_limit": "73400320",
     "sasl_username": "facteur",
     "sasldb_path": "/etc/postfix/sasl/sasldb2",
     # empty: deliver to each domain's MX; else a smarthost, e.g. [smtp.example.net]:587

@@ -11,23 +11,28 @@ Scenarios:
 - the sink answers 4xx, then accepts: Postfix retries and the sink gets the message once;
 - the sink answers 5xx: Postfix's bounce (DSN) lands in the sender's mailbox over LMTP;
 - SASL: a wrong password is refused with 535, no AUTH means no relaying (554 5.7.1, from
-  loopback too), AUTH is not offered before STARTTLS.
+  loopback too), AUTH is not offered before STARTTLS;
+- a smarthost that wants STARTTLS and AUTH (another aiosmtpd): MTA-out logs in with the
+  credentials of its mounted password map.
 """
 
 from __future__ import annotations
 
 import email
 import re
+import shutil
 import smtplib
 import ssl
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dkim
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 from django.utils import timezone
 
 from facteur import celery_app
@@ -106,31 +111,36 @@ def internet() -> Iterator[tuple[Sink, int]]:
     controller.stop()
 
 
-@pytest.fixture(scope="module")
-def mta(lmtp, internet, certificates) -> Iterator[postfix_instance.Instance]:
-    _, sink_port = internet
-    sasl_dir = Path(tempfile.mkdtemp(prefix="facteur-sasl-"))
-    sasl_dir.chmod(0o755)
+@contextmanager
+def mta_out(lmtp_port: int, certificates, **values: str) -> Iterator[postfix_instance.Instance]:
+    """MTA-out as deployed, on loopback: TLS with the test CA's certificate, the backend's
+    SASL login, retries within seconds."""
+    secrets = Path(tempfile.mkdtemp(prefix="facteur-secrets-"))
+    secrets.chmod(0o755)
     values = {
         "myhostname": MTA_HOSTNAME,
         "domains": DOMAIN,
-        "lmtp_target": f"127.0.0.1:{lmtp.port}",
-        "relayhost": f"[127.0.0.1]:{sink_port}",
+        "lmtp_target": f"127.0.0.1:{lmtp_port}",
         "tls_cert_file": str(certificates.cert_file),
         "tls_key_file": str(certificates.key_file),
-        "sasldb_path": str(sasl_dir / "sasldb2"),
-        # short enough for a retry within the test
+        "sasldb_path": str(secrets / "sasldb2"),
         "queue_run_delay": "1s",
         "minimal_backoff_time": "1s",
         "maximal_backoff_time": "2s",
+        **values,
     }
     try:
         with postfix_instance.running(values, role="out", sasl_password=SASL_PASSWORD) as inst:
             yield inst
     finally:
-        for path in sasl_dir.iterdir():
-            path.unlink()
-        sasl_dir.rmdir()
+        shutil.rmtree(secrets, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def mta(lmtp, internet, certificates) -> Iterator[postfix_instance.Instance]:
+    _, sink_port = internet
+    with mta_out(lmtp.port, certificates, relayhost=f"[127.0.0.1]:{sink_port}") as instance:
+        yield instance
 
 
 @pytest.fixture
@@ -299,3 +309,43 @@ def test_auth_is_offered_after_starttls_only(mta, certificates):
     assert refused.value.smtp_code == 535
     assert client.login(SASL_USER, SASL_PASSWORD)[0] == 235
     client.quit()
+
+
+def test_smarthost_gets_the_credentials_of_the_mounted_map(
+    relay_settings, lmtp, certificates, sender_box, tmp_path
+):
+    logins: list[tuple[bytes, bytes, bool]] = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data) -> AuthResult:
+        assert isinstance(auth_data, LoginPassword)
+        logins.append((auth_data.login, auth_data.password, session.ssl is not None))
+        ok = (auth_data.login, auth_data.password) == (b"tenant-42", b"smarthost-secret")
+        return AuthResult(success=ok)
+
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(certificates.cert_file, certificates.key_file)
+    smarthost = SinkHandler()
+    controller = Controller(
+        smarthost, hostname="127.0.0.1", port=free_port(), tls_context=tls,
+        require_starttls=True, auth_required=True, authenticator=authenticator,
+    )  # fmt: skip
+    controller.start()
+    password_map = tmp_path / "relay-passwd"  # the mounted Secret, read as is by Postfix
+    password_map.write_text(f"[127.0.0.1]:{controller.port} tenant-42:smarthost-secret\n")
+    password_map.chmod(0o600)
+    try:
+        with mta_out(
+            lmtp.port,
+            certificates,
+            relayhost=f"[127.0.0.1]:{controller.port}",
+            relayhost_password_map=str(password_map),
+        ) as instance:
+            relay_settings.FACTEUR_RELAY_PORT = instance.smtp_port
+            send(sender_box, to=[{"email": "alice@elsewhere.test"}])
+            wait_until(lambda: smarthost.received, timeout=30)
+            log = instance.log
+    finally:
+        controller.stop()
+    assert logins == [(b"tenant-42", b"smarthost-secret", True)]  # inside TLS only
+    assert smarthost.received[0].rcpt_tos == ["alice@elsewhere.test"]
+    assert "smarthost-secret" not in log

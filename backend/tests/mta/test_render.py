@@ -200,6 +200,8 @@ def test_out_accepts_authenticated_submissions_only() -> None:
     assert main["local_header_rewrite_clients"] == ""
     assert main["disable_mime_output_conversion"] == "yes"
     assert main["myorigin"] == "tenant.test"
+    assert main["message_size_limit"] == "73400320"  # 70 MiB: 50 MiB of attachments in base64
+    assert main["smtpd_recipient_limit"] == "1000"
     assert (main["maximal_queue_lifetime"], main["bounce_queue_lifetime"]) == ("5d", "5d")
     assert main["minimal_backoff_time"] == "300s" and main["maximal_backoff_time"] == "4000s"
     assert main["smtpd_tls_security_level"] == "none"
