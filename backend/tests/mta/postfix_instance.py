@@ -98,21 +98,22 @@ def running(
     root = make_root()
     smtp_port = free_port()
     config = root / "etc"
-    full = render.collect(
-        private_values(root, **{LISTEN_KEY[role]: f"127.0.0.1:{smtp_port}"}, **values),
-        environ={},
-        role=role,
-    )
-    render.write(render.render(role, full), config)
-    if sasl_password is not None:
-        secret = root / "sasl-password"
-        secret.write_text(sasl_password + "\n")
-        target = Path(full["sasldb_path"])
-        staged = sasldb.stage(password_file=secret, path=target, username=full["sasl_username"],
-                              realm=full["myhostname"], owner=full["mail_owner"])  # fmt: skip
-        sasldb.install(staged, target)
     instance = Instance(root=root, config=config, smtp_port=smtp_port)
     try:
+        full = render.collect(
+            private_values(root, **{LISTEN_KEY[role]: f"127.0.0.1:{smtp_port}"}, **values),
+            environ={},
+            role=role,
+        )
+        render.write(render.render(role, full), config)
+        if sasl_password is not None:
+            secret = root / "sasl-password"
+            secret.write_text(sasl_password + "\n")
+            target = Path(full["sasldb_path"])
+            staged = sasldb.stage(password_file=secret, path=target,
+                                  username=full["sasl_username"], realm=full["myhostname"],
+                                  owner=full["mail_owner"])  # fmt: skip
+            sasldb.install(staged, target)
         result = check(config)
         assert result.returncode == 0, (
             f"postfix check: {result.stdout}{result.stderr}{instance.log}"

@@ -259,6 +259,7 @@ def test_5xx_bounce_lands_in_the_senders_mailbox(relay_settings, mta, lmtp, sink
     bounce = wait_for_stored(sender_box, BOUNCE_SUBJECT, timeout=30)
     assert not bounce.is_sender
     raw = blob_read(blob=bounce.raw_blob)
+    assert b"From: Mail Delivery System <MAILER-DAEMON@sender.test>" in raw  # myorigin
     assert b"Content-Type: multipart/report; report-type=delivery-status" in raw
     assert b"Final-Recipient: rfc822; gone@elsewhere.test" in raw
     assert b"550 5.1.1 No such user here" in raw
@@ -277,6 +278,14 @@ def test_wrong_password_is_refused_with_535(relay_settings, mta, sink, sender_bo
     assert reply.startswith("451 Not handed over: SMTPAuthenticationError") and "535" in reply
     assert "SASL PLAIN authentication failed" in mta.log
     assert "not the password" not in mta.log and SASL_PASSWORD not in mta.log
+
+
+def test_relay_certificate_is_checked_against_the_configured_ca(relay_settings, mta, sender_box):
+    relay_settings.FACTEUR_RELAY_CA_FILE = ""  # the system CAs do not know the test CA
+    message = send(sender_box, retry=True, to=[{"email": "alice@elsewhere.test"}])
+    status, reply = statuses(message)["alice@elsewhere.test"]
+    assert status == DeliveryStatus.RETRYING
+    assert reply.startswith("451 Not handed over: SSLCertVerificationError"), reply
 
 
 def test_without_auth_nothing_is_relayed(relay_settings, mta, sink, sender_box):
