@@ -30,8 +30,13 @@ def read_password(password_file: Path) -> str:
     except OSError as exc:
         raise SasldbError(f"cannot read the SASL password file {password_file}: "
                           f"{exc.strerror}") from None  # fmt: skip
-    # A Secret mounted from a file often ends with a newline: that is not part of it.
-    text = raw.decode("utf-8", "replace").removesuffix("\n").removesuffix("\r")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SasldbError(f"the SASL password file {password_file} is not UTF-8") from None
+    # Blanks and newlines around it are dropped, as the backend's FACTEUR_RELAY_PASSWORD_FILE
+    # drops them: one Secret, one password on both sides.
+    text = text.strip()
     if not text:
         raise SasldbError(f"the SASL password file {password_file} is empty")
     if any(c in text for c in "\r\n\0"):

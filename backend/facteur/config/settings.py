@@ -152,6 +152,11 @@ FACTEUR_RELAY_HOST = env.string("FACTEUR_RELAY_HOST", "127.0.0.1")
 FACTEUR_RELAY_PORT = env.integer("FACTEUR_RELAY_PORT", 587, minimum=1)
 FACTEUR_RELAY_USERNAME = env.string("FACTEUR_RELAY_USERNAME", "")
 FACTEUR_RELAY_PASSWORD = env.string("FACTEUR_RELAY_PASSWORD", "")
+if not (FACTEUR_RELAY_USERNAME + FACTEUR_RELAY_PASSWORD).isascii():
+    # smtplib's AUTH sends ASCII only: a non-ASCII login would break every send at AUTH.
+    raise env.ImproperlyConfiguredEnv(
+        "FACTEUR_RELAY_USERNAME and FACTEUR_RELAY_PASSWORD must be ASCII"
+    )
 FACTEUR_RELAY_STARTTLS = env.boolean("FACTEUR_RELAY_STARTTLS", True)
 # CA bundle that signs the relay's certificate (a private CA); empty: the system CAs.
 FACTEUR_RELAY_CA_FILE = env.string("FACTEUR_RELAY_CA_FILE", "")

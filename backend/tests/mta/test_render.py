@@ -335,7 +335,7 @@ def test_out_cli_exits_2_naming_the_value_and_writes_nothing(
 def test_out_cli_makes_the_sasldb_from_the_password_file(tmp_path: Path) -> None:
     password = "correct horse; battery staple"
     secret = tmp_path / "password"
-    secret.write_text(password + "\n")
+    secret.write_text(f"  {password}\n")  # blanks around it are dropped, as the backend does
     sasldb = tmp_path / "sasl" / "sasldb2"
     out = tmp_path / "out"
     render.main([*out_args(out, sasldb_path=str(sasldb)), "--sasl-password-file", str(secret)])
@@ -361,7 +361,13 @@ def test_out_cli_makes_the_sasldb_from_the_password_file(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize(
-    ("content", "message"), [(b"", "is empty"), (b"two\nlines\n", "one line"), (None, "cannot")]
+    ("content", "message"),
+    [
+        (b" \n", "is empty"),
+        (b"two\nlines\n", "one line"),
+        (b"\xff\xfe", "not UTF-8"),
+        (None, "cannot"),
+    ],
 )
 def test_out_bad_password_file_exits_2_and_writes_nothing(
     tmp_path: Path, capsys, content: bytes | None, message: str
