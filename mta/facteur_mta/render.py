@@ -450,7 +450,12 @@ def main(argv: list[str] | None = None) -> None:
     except (ConfigError, sasldb.SasldbError) as exc:
         print(f"facteur-mta-config: {exc}", file=sys.stderr)
         raise SystemExit(2) from exc
-    write(rendered, args.out)
+    try:
+        write(rendered, args.out)
+    except BaseException:
+        if staged is not None:
+            staged.unlink(missing_ok=True)
+        raise
     if staged is not None:
         sasldb.install(staged, Path(values["sasldb_path"]))
 
