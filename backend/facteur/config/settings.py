@@ -152,6 +152,11 @@ FACTEUR_RELAY_HOST = env.string("FACTEUR_RELAY_HOST", "127.0.0.1")
 FACTEUR_RELAY_PORT = env.integer("FACTEUR_RELAY_PORT", 587, minimum=1)
 FACTEUR_RELAY_USERNAME = env.string("FACTEUR_RELAY_USERNAME", "")
 FACTEUR_RELAY_PASSWORD = env.string("FACTEUR_RELAY_PASSWORD", "")
+if not (FACTEUR_RELAY_USERNAME + FACTEUR_RELAY_PASSWORD).isascii():
+    # smtplib's AUTH sends ASCII only: a non-ASCII login would break every send at AUTH.
+    raise env.ImproperlyConfiguredEnv(
+        "FACTEUR_RELAY_USERNAME and FACTEUR_RELAY_PASSWORD must be ASCII"
+    )
 FACTEUR_RELAY_STARTTLS = env.boolean("FACTEUR_RELAY_STARTTLS", True)
 # Direct mode: the SMTP port of the recipients' MX hosts (25; tests use loopback ports),
 # the EHLO name (empty: the machine's FQDN), the DNS resolvers for MX lookups ("ip" or
@@ -160,6 +165,8 @@ FACTEUR_DIRECT_SMTP_PORT = env.integer("FACTEUR_DIRECT_SMTP_PORT", 25, minimum=1
 FACTEUR_SMTP_HELO_NAME = env.string("FACTEUR_SMTP_HELO_NAME", "")
 FACTEUR_DNS_RESOLVERS = env.socket_addresses("FACTEUR_DNS_RESOLVERS", default_port=53)
 FACTEUR_DNS_TIMEOUT = env.integer("FACTEUR_DNS_TIMEOUT", 10, minimum=1)
+# CA bundle that signs the relay's certificate (a private CA); empty: the system CAs.
+FACTEUR_RELAY_CA_FILE = env.string("FACTEUR_RELAY_CA_FILE", "")
 # Messages are held this long after "send" so that undo works with the browser closed.
 FACTEUR_SEND_UNDO_SECONDS = env.integer("FACTEUR_SEND_UNDO_SECONDS", 10, minimum=0)
 # Key that encrypts DKIM private keys at rest (Fernet, urlsafe base64 of 32 bytes);

@@ -48,9 +48,9 @@ def send_remote(*, sender: str, recipients: list[str], raw: bytes) -> dict[str, 
 def relay_send(*, sender: str, recipients: list[str], raw: bytes) -> dict[str, Reply]:
     """Send ``raw`` to ``recipients`` through FACTEUR_RELAY_HOST:PORT; each one's reply.
 
-    STARTTLS when FACTEUR_RELAY_STARTTLS and the relay offers it; AUTH when
-    FACTEUR_RELAY_USERNAME is set. A recipient whose RCPT was accepted gets the
-    reply to DATA.
+    STARTTLS when FACTEUR_RELAY_STARTTLS and the relay offers it, its certificate checked
+    against FACTEUR_RELAY_CA_FILE (else the system CAs); AUTH when FACTEUR_RELAY_USERNAME
+    is set. A recipient whose RCPT was accepted gets the reply to DATA.
     """
     results: dict[str, Reply] = {}
     answered = False  # DATA was answered: the replies are final
@@ -60,7 +60,8 @@ def relay_send(*, sender: str, recipients: list[str], raw: bytes) -> dict[str, R
         ) as client:
             client.ehlo()
             if settings.FACTEUR_RELAY_STARTTLS and client.has_extn("starttls"):
-                client.starttls(context=ssl.create_default_context())
+                context = ssl.create_default_context(cafile=settings.FACTEUR_RELAY_CA_FILE or None)
+                client.starttls(context=context)
                 client.ehlo()
             if settings.FACTEUR_RELAY_USERNAME:
                 client.login(settings.FACTEUR_RELAY_USERNAME, settings.FACTEUR_RELAY_PASSWORD)

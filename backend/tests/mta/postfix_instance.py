@@ -1,7 +1,9 @@
-"""A private Postfix instance for tests: rendered MTA-in config in a temporary folder."""
+"""A private Postfix instance for tests: the rendered MTA-in or MTA-out configuration in a
+temporary folder, listening on a loopback port."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -13,10 +15,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from facteur_mta import render
+from facteur_mta import render, sasldb
 from tests.net import free_port
 
 POSTFIX = shutil.which("postfix") or "/usr/sbin/postfix"
+POSTQUEUE = shutil.which("postqueue") or "/usr/sbin/postqueue"
+# The value that names the listening port of each role.
+LISTEN_KEY = {"in": "smtpd_listen", "out": "submission_listen"}
 
 
 def postfix_available() -> bool:
@@ -43,6 +48,12 @@ class Instance:
     def log(self) -> str:
         path = self.root / "maillog"
         return path.read_text(errors="replace") if path.exists() else ""
+
+    def queue(self) -> list[dict]:
+        """``postqueue -j``: one dict per queued message (its queue, recipients, reasons)."""
+        result = subprocess.run([POSTQUEUE, "-c", str(self.config), "-j"], capture_output=True,
+                                text=True, timeout=30, check=True)  # fmt: skip
+        return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
 
 
 def private_values(root: Path, **values: str) -> dict[str, str]:
@@ -76,17 +87,33 @@ def check(config: Path) -> subprocess.CompletedProcess[str]:
 
 
 @contextmanager
-def running(values: dict[str, str]) -> Iterator[Instance]:
-    """Render, check and start Postfix; stop it and remove its folder afterwards."""
+def running(
+    values: dict[str, str], role: str = "in", sasl_password: str | None = None
+) -> Iterator[Instance]:
+    """Render, check and start Postfix; stop it and remove its folder afterwards.
+
+    ``sasl_password`` (out): the sasldb is made from it the way a deployment makes it, from
+    a password file through saslpasswd2.
+    """
     root = make_root()
     smtp_port = free_port()
     config = root / "etc"
-    full = render.collect(
-        private_values(root, smtpd_listen=f"127.0.0.1:{smtp_port}", **values), environ={}
-    )
-    render.write(render.render_in(full), config)
     instance = Instance(root=root, config=config, smtp_port=smtp_port)
     try:
+        full = render.collect(
+            private_values(root, **{LISTEN_KEY[role]: f"127.0.0.1:{smtp_port}"}, **values),
+            environ={},
+            role=role,
+        )
+        render.write(render.render(role, full), config)
+        if sasl_password is not None:
+            secret = root / "sasl-password"
+            secret.write_text(sasl_password + "\n")
+            target = Path(full["sasldb_path"])
+            staged = sasldb.stage(password_file=secret, path=target,
+                                  username=full["sasl_username"], realm=full["myhostname"],
+                                  owner=full["mail_owner"])  # fmt: skip
+            sasldb.install(staged, target)
         result = check(config)
         assert result.returncode == 0, (
             f"postfix check: {result.stdout}{result.stderr}{instance.log}"

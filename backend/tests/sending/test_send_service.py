@@ -16,9 +16,9 @@ from facteur.mail.models import DeliveryStatus, Message, MessageRecipient
 from facteur.mail.services.drafts import DraftFields, draft_create
 from facteur.sending import services
 from tests import factories
+from tests.sending.dkim_check import dnsfunc_for
 from tests.sending.mx_hosts import add_mx
 from tests.sending.smtp_sink import sink  # noqa: F401  (fixture)
-from tests.sending.test_dkim import dnsfunc_for
 
 pytestmark = pytest.mark.django_db
 

@@ -17,8 +17,8 @@ from facteur.domains.models import DkimKey
 from facteur.mail.models import DeliveryStatus, Message
 from facteur.sending import tasks  # noqa: F401  (registers the task with the worker)
 from tests import factories
+from tests.sending.dkim_check import dnsfunc_for
 from tests.sending.smtp_sink import sink  # noqa: F401  (fixture)
-from tests.sending.test_dkim import dnsfunc_for
 
 
 def _wait_until(condition, timeout=20.0):
