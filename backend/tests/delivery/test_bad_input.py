@@ -206,6 +206,33 @@ def test_a_connection_dropped_in_data_stores_nothing(server, mailboxes, face, ho
     assert_nothing_half_stored()
 
 
+@pytest.mark.parametrize("how", ["close", "reset"])
+@pytest.mark.parametrize("face", ["smtp", "lmtp"])
+def test_a_connection_dropped_before_the_reply_then_retried(server, mailboxes, face, how):
+    # The whole message and its final dot are sent, the reply is never read: the
+    # server may or may not have stored it. The sender has no 250, so it retries;
+    # either way each mailbox ends with one copy.
+    raw = make_mail(subject="Retried")
+    client = connect(server, face)
+    client.mail("carol@elsewhere.test")
+    client.rcpt("alice@facteur.test")
+    client.rcpt("bob@facteur.test")
+    assert client.docmd("DATA")[0] == 354
+    client.send(raw + b".\r\n")
+    _drop(client.sock, how)
+
+    with connect(server, face) as again:
+        again.mail("carol@elsewhere.test")
+        again.rcpt("alice@facteur.test")
+        again.rcpt("bob@facteur.test")
+        answers = [reply(again.data(raw))]
+        answers += [reply(again.getreply())] if face == "lmtp" else []
+    assert answers == [replies.DELIVERED] * len(answers)
+    for mailbox in (mailboxes.alice, mailboxes.bob):
+        assert Message.objects.filter(mailbox=mailbox, subject="Retried").count() == 1
+    assert_nothing_half_stored()
+
+
 @pytest.mark.parametrize("face", ["smtp", "lmtp"])
 def test_malformed_commands_in_one_burst(server, mailboxes, face):
     burst = [
