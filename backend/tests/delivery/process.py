@@ -35,6 +35,7 @@ class DeliveryProcess:
         smtp_port: int | None = None,
         metrics_port: int | None = None,
         env: dict[str, str] | None = None,
+        args: tuple[str, ...] = (),
     ) -> None:
         self.log = log
         self.lmtp_port, self.smtp_port, self.metrics_port = lmtp_port, smtp_port, metrics_port
@@ -50,12 +51,12 @@ class DeliveryProcess:
             PYTHONUNBUFFERED="1",
             **(env or {}),
         )
-        args = ["--lmtp-port", str(lmtp_port)] if lmtp_port else ["--no-lmtp"]
-        args += ["--smtp-port", str(smtp_port)] if smtp_port else ["--no-smtp"]
-        args += ["--metrics-port", str(metrics_port)] if metrics_port else []
+        options = ["--lmtp-port", str(lmtp_port)] if lmtp_port else ["--no-lmtp"]
+        options += ["--smtp-port", str(smtp_port)] if smtp_port else ["--no-smtp"]
+        options += ["--metrics-port", str(metrics_port)] if metrics_port else []
         with log.open("ab") as output:
             self.process = subprocess.Popen(
-                [str(console_script("facteur-delivery")), *args],
+                [str(console_script("facteur-delivery")), *options, *args],
                 env=environment,
                 stdout=output,
                 stderr=subprocess.STDOUT,

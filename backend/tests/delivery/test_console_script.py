@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import signal
+import smtplib
 import subprocess
 import time
 from pathlib import Path
@@ -14,6 +15,7 @@ import requests
 
 from facteur.delivery import replies
 from facteur.mail.models import Message
+from tests.delivery.blocking import conversation_locked, ingest_waiting
 from tests.delivery.conftest import HOST, lmtp_client, lmtp_send, make_mail, reply, smtp_client
 from tests.delivery.process import DeliveryProcess, listening
 from tests.net import free_port
@@ -22,13 +24,14 @@ pytestmark = pytest.mark.slow
 
 
 class Delivery(DeliveryProcess):
-    def __init__(self, log: Path) -> None:
+    def __init__(self, log: Path, *args: str) -> None:
         super().__init__(
             log,
             lmtp_port=free_port(),
             smtp_port=free_port(),
             metrics_port=free_port(),
             env={"FACTEUR_MAX_RECIPIENTS": "3"},
+            args=args,
         )
 
     def metric(self, face: str, result: str) -> float:
@@ -42,8 +45,8 @@ class Delivery(DeliveryProcess):
 def delivery(transactional_db, tmp_path):
     running = []
 
-    def start() -> Delivery:
-        running.append(Delivery(tmp_path / f"delivery-{len(running)}.log"))
+    def start(*args: str) -> Delivery:
+        running.append(Delivery(tmp_path / f"delivery-{len(running)}.log", *args))
         return running[-1]
 
     yield start
@@ -132,3 +135,33 @@ def test_sigterm_lets_the_message_in_progress_finish(delivery, mailboxes):
 def test_sigint_while_idle_exits_0(delivery, transactional_db):
     service = delivery()
     assert service.stop(signal.SIGINT) == 0
+
+
+def test_sigterm_with_a_delivery_stuck_in_the_database_exits_after_the_grace(delivery, mailboxes):
+    service = delivery("--stop-grace", "1")
+    raw = make_mail(subject="Stuck")
+    with conversation_locked(mailboxes.alice, raw):
+        client = lmtp_client(service.lmtp_port)
+        client.mail("carol@elsewhere.test")
+        client.rcpt("alice@facteur.test")
+        assert client.docmd("DATA")[0] == 354
+        client.send(raw + b".\r\n")
+        deadline = time.monotonic() + 30
+        while not ingest_waiting():
+            assert time.monotonic() < deadline, service.output()
+            time.sleep(0.05)
+        stopping = time.monotonic()
+        assert service.stop(signal.SIGTERM) == 0
+        assert time.monotonic() - stopping < 10  # the grace, a second, and the exit
+        with pytest.raises(smtplib.SMTPServerDisconnected):
+            client.getreply()  # no reply: the sender keeps the message
+        assert "stuck in the database" in service.output()
+    # The stuck transaction died with the process: nothing of it commits.
+    time.sleep(0.5)
+    assert not Message.objects.exists()
+
+    # The sender's retry stores it once.
+    again = delivery()
+    with lmtp_client(again.lmtp_port) as client:
+        assert lmtp_send(client, ["alice@facteur.test"], raw)[1] == [replies.DELIVERED]
+    assert Message.objects.get(mailbox=mailboxes.alice).subject == "Stuck"

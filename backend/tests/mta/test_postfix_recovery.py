@@ -9,8 +9,7 @@ and that nothing is committed, then brings the service back, flushes the queue
 queue is empty and nothing is half-stored.
 
 To stop ingest inside its transaction deterministically, the test holds the
-advisory lock ingest takes for the conversation (``ingest.threads``) from its own
-database connection: ingest waits there, its transaction open, until it is killed.
+advisory lock ingest takes for the conversation (``tests.delivery.blocking``).
 """
 
 from __future__ import annotations
@@ -23,17 +22,14 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 
 import pytest
-from django.db import connection
 
 from facteur.blobs.services import blob_read
 from facteur.domains.models import Mailbox
-from facteur.ingest.parse import parse_message
-from facteur.ingest.threads import _lock_key
 from facteur.mail.models import Message
 from tests import factories
+from tests.delivery.blocking import conversation_locked, ingest_waiting
 from tests.delivery.process import DeliveryProcess
 from tests.mta import postfix_instance
 from tests.mta.test_postfix_inbound import TOKEN, PolicyThread
@@ -132,12 +128,12 @@ def queue(mta) -> Iterator[Queue]:
 
 
 @pytest.fixture
-def delivery(transactional_db, tmp_path, lmtp_port) -> Iterator[Callable[[], DeliveryProcess]]:
-    """``delivery()`` starts ``facteur-delivery`` (LMTP face only) on Postfix's target."""
+def delivery(transactional_db, tmp_path, lmtp_port) -> Iterator[Callable[..., DeliveryProcess]]:
+    """``delivery(*args)`` starts ``facteur-delivery`` (LMTP face only) on Postfix's target."""
     started: list[DeliveryProcess] = []
 
-    def start() -> DeliveryProcess:
-        started.append(DeliveryProcess(tmp_path / "delivery.log", lmtp_port=lmtp_port))
+    def start(*args: str) -> DeliveryProcess:
+        started.append(DeliveryProcess(tmp_path / "delivery.log", lmtp_port=lmtp_port, args=args))
         return started[-1]
 
     yield start
@@ -175,28 +171,6 @@ def submit(instance: postfix_instance.Instance, recipients: list[str], raw: byte
 
 def copies(mailbox: Mailbox, subject: str) -> int:
     return Message.objects.filter(mailbox=mailbox, subject=subject).count()
-
-
-@contextmanager
-def conversation_locked(mailbox: Mailbox, raw: bytes) -> Iterator[None]:
-    """Hold, from the test's own connection, the lock ingest takes for this message."""
-    key = _lock_key(mailbox.pk, parse_message(raw).mime_id)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s)", [key])
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
-
-
-def ingest_waiting_for_the_lock() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
-            "WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()"
-        )
-        return cursor.fetchone()[0] > 0
 
 
 def statuses(instance: postfix_instance.Instance, queue_id: str) -> list[str]:
@@ -250,11 +224,34 @@ def test_sigkill_inside_the_transaction_commits_nothing(mta, queue, delivery, ma
     service = delivery()
     with conversation_locked(contact, raw):
         queue_id = submit(mta, ["contact@tenant.test"], raw)
-        wait_for("ingest blocked in its transaction", ingest_waiting_for_the_lock)
+        wait_for("ingest blocked in its transaction", ingest_waiting)
         service.kill()
         entry = wait_for("the message deferred", lambda: queue.deferred(queue_id))
         assert "lost connection" in entry["recipients"][0]["delay_reason"], entry
         assert copies(contact, subject) == 0
+        delivery()
+    queue.flush()
+    wait_for("delivery after the restart", delivered(queue, [(contact, subject)]))
+    time.sleep(0.5)
+    assert copies(contact, subject) == 1
+    assert queue.empty()
+    assert_retried_then_sent(mta, queue_id, 1)
+    assert_nothing_half_stored()
+
+
+def test_sigterm_with_ingest_stuck_stops_after_the_grace(mta, queue, delivery, mailboxes):
+    contact, _ = mailboxes
+    subject = "stopped while stuck"
+    raw = mail(subject)
+    service = delivery("--stop-grace", "1")
+    with conversation_locked(contact, raw):
+        queue_id = submit(mta, ["contact@tenant.test"], raw)
+        wait_for("ingest blocked in its transaction", ingest_waiting)
+        stopping = time.monotonic()
+        assert service.stop(signal.SIGTERM) == 0
+        assert time.monotonic() - stopping < 10  # the grace, a second, and the exit
+        entry = wait_for("the message deferred", lambda: queue.deferred(queue_id))
+        assert "lost connection" in entry["recipients"][0]["delay_reason"], entry
         delivery()
     queue.flush()
     wait_for("delivery after the restart", delivered(queue, [(contact, subject)]))
@@ -275,7 +272,7 @@ def test_sigkill_between_two_mailboxes_stores_each_copy_once(mta, queue, deliver
     with conversation_locked(support, raw):
         queue_id = submit(mta, ["contact@tenant.test", "support@tenant.test"], raw)
         wait_for("contact's copy committed", lambda: copies(contact, subject))
-        wait_for("ingest blocked on support's copy", ingest_waiting_for_the_lock)
+        wait_for("ingest blocked on support's copy", ingest_waiting)
         first.kill()
         entry = wait_for("the message deferred", lambda: queue.deferred(queue_id))
         # Both recipients stay queued: Postfix got no reply for either.
