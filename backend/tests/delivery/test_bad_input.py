@@ -2,9 +2,9 @@
 
 Beyond test_replies.py (small size limit, overlong lines, malformed commands one at a
 time, NUL / bare LF / no headers over SMTP): messages at the real 50 MiB limit, a
-thousand recipients in one transaction, 8-bit text without a charset, connections
-dropped in the middle of DATA, and malformed commands sent in one burst. After each
-case nothing is half-stored.
+thousand recipients in one transaction, 8-bit text without a charset, a long message
+with bare LF endings, connections dropped inside DATA or before the reply, and
+malformed commands sent in one burst. After each case nothing is half-stored.
 """
 
 from __future__ import annotations
@@ -278,3 +278,4 @@ def test_a_fifth_unknown_verb_ends_the_session_not_the_service(server, mailboxes
     with smtp_client(server.smtp_port) as client:
         assert client.sendmail("carol@elsewhere.test", ["alice@facteur.test"], make_mail()) == {}
     assert Message.objects.filter(mailbox=mailboxes.alice).count() == 1
+    assert_nothing_half_stored()

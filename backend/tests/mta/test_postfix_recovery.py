@@ -34,7 +34,7 @@ from tests.delivery.process import DeliveryProcess
 from tests.mta import postfix_instance
 from tests.mta.test_postfix_inbound import TOKEN, PolicyThread
 from tests.net import free_port
-from tests.stored import assert_nothing_half_stored
+from tests.stored import assert_nothing_half_stored, copies
 
 pytestmark = [
     pytest.mark.slow,
@@ -167,10 +167,6 @@ def submit(instance: postfix_instance.Instance, recipients: list[str], raw: byte
         code, text = client.data(raw)
     assert code == 250, (code, text)
     return re.search(rb"queued as (\w+)", text).group(1).decode()
-
-
-def copies(mailbox: Mailbox, subject: str) -> int:
-    return Message.objects.filter(mailbox=mailbox, subject=subject).count()
 
 
 def statuses(instance: postfix_instance.Instance, queue_id: str) -> list[str]:
