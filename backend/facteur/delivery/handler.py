@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 # Concurrent deliveries: each thread holds one database connection.
 WORKER_THREADS = 4
+# How long ``close`` waits for deliveries still running (stuck in the database, say).
+CLOSE_TIMEOUT_SECONDS = 10.0
 
 T = TypeVar("T")
 
@@ -35,7 +37,8 @@ class DeliveryHandler:
         self.max_recipients = max_recipients
         self._workers = workers
         self._threads = 0
-        self._lock = threading.Lock()
+        self._running = 0  # functions running in the worker threads right now
+        self._state = threading.Condition()
         self._executor = ThreadPoolExecutor(
             workers, thread_name_prefix="delivery", initializer=self._thread_started
         )
@@ -102,23 +105,40 @@ class DeliveryHandler:
         )
         return answer
 
-    def close(self) -> None:
-        """Wait for running deliveries, then close the worker threads' connections."""
-        with self._lock:
+    def close(self, timeout: float = CLOSE_TIMEOUT_SECONDS) -> bool:
+        """Wait up to ``timeout`` for running deliveries, then close the worker threads'
+        connections; True once done. False when a delivery still runs (stuck in the
+        database, say): then nothing is closed and only ending the process ends it;
+        its sender had no reply and retries, and ingest keeps that from doubling."""
+        with self._state:
+            if not self._state.wait_for(lambda: self._running == 0, timeout):
+                self._executor.shutdown(wait=False, cancel_futures=True)
+                return False
             started = self._threads
         # One task per thread, held at a barrier so that each thread runs exactly one.
         barrier = threading.Barrier(started) if started else None
         for _ in range(started):
             self._executor.submit(_close_connections, barrier)
         self._executor.shutdown(wait=True)
+        return True
 
     def _thread_started(self) -> None:
-        with self._lock:
+        with self._state:
             self._threads += 1
+
+    def _counted(self, function: Callable[..., T], *args: Any) -> T:
+        with self._state:
+            self._running += 1
+        try:
+            return function(*args)
+        finally:
+            with self._state:
+                self._running -= 1
+                self._state.notify_all()
 
     async def _in_thread(self, function: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, function, *args)
+        return await loop.run_in_executor(self._executor, self._counted, function, *args)
 
 
 def _face(server: SMTP) -> str:

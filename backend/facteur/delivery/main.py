@@ -2,7 +2,8 @@
 
 LMTP on FACTEUR_LMTP_HOST:FACTEUR_LMTP_PORT (what Postfix delivers to) and SMTP on
 127.0.0.1:FACTEUR_SMTP_LISTENER_PORT (the single-machine run), one handler for both.
-SIGTERM or SIGINT: stop accepting, finish the messages in progress, exit 0.
+SIGTERM or SIGINT: stop accepting, finish the messages in progress (up to
+--stop-grace seconds), exit 0.
 """
 
 from __future__ import annotations
@@ -36,6 +37,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--no-lmtp", action="store_true", help="do not listen for LMTP")
     parser.add_argument("--no-smtp", action="store_true", help="do not listen for SMTP")
+    parser.add_argument(
+        "--stop-grace",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="on SIGTERM, how long messages in progress may take to finish (default 30)",
+    )
     parser.add_argument(
         "--metrics-port",
         type=int,
@@ -80,14 +88,20 @@ def main(argv: list[str] | None = None) -> int:
         data_size_limit=settings.FACTEUR_MAX_MESSAGE_SIZE,
     )
     try:
-        asyncio.run(_serve(server))
+        finished = asyncio.run(_serve(server, args.stop_grace))
     except OSError as exc:  # a port in use, most often
         sys.stderr.write(f"facteur-delivery: error: {exc}\n")
         return 1
+    if not finished:
+        # A worker thread stuck in the database would keep the interpreter from ever
+        # exiting (it joins its threads). Its session was closed without a reply: the
+        # sender retries, and ingest keeps whatever it had committed from doubling.
+        logging.shutdown()
+        os._exit(0)
     return 0
 
 
-async def _serve(server: DeliveryServer) -> None:
+async def _serve(server: DeliveryServer, grace: float) -> bool:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -98,8 +112,9 @@ async def _serve(server: DeliveryServer) -> None:
         await stop.wait()
         log.info("stopping")
     finally:
-        await server.stop()
+        finished = await server.stop(grace=grace)
     log.info("stopped")
+    return finished
 
 
 if __name__ == "__main__":

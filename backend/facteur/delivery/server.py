@@ -127,7 +127,11 @@ class DeliveryServer:
             log.info("%s listening on %s:%d", listener.face.upper(), host, port)
         return bound
 
-    async def stop(self, *, grace: float = STOP_GRACE_SECONDS) -> None:
+    async def stop(self, *, grace: float = STOP_GRACE_SECONDS) -> bool:
+        """Stop within about ``grace`` seconds; False when a delivery was still running in
+        a worker thread (stuck in the database): the caller must end the process."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
         for server in self._servers:
             server.close()  # no new connections; sessions already open go on
         if self._in_flight is not None and not self._in_flight.idle.is_set():
@@ -142,4 +146,9 @@ class DeliveryServer:
         for server in self._servers:
             await server.wait_closed()
         self._servers.clear()
-        await asyncio.to_thread(self.handler.close)
+        # Past the grace, what still runs is stuck: a second more, no longer.
+        remaining = max(deadline - loop.time(), 1.0)
+        finished = await asyncio.to_thread(self.handler.close, remaining)
+        if not finished:
+            log.warning("a delivery is stuck in the database; leaving it (its sender retries)")
+        return finished

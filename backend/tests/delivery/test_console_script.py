@@ -3,78 +3,36 @@ metrics, one log line a message, and a graceful stop on SIGTERM."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
-import socket
+import smtplib
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 import requests
-from django.conf import settings
 
 from facteur.delivery import replies
 from facteur.mail.models import Message
-from tests.cli.conftest import console_script, database_url
+from tests.delivery.blocking import conversation_locked, ingest_waiting
 from tests.delivery.conftest import HOST, lmtp_client, lmtp_send, make_mail, reply, smtp_client
+from tests.delivery.process import DeliveryProcess, listening
 from tests.net import free_port
 
 pytestmark = pytest.mark.slow
 
-START_TIMEOUT = 30
 
-
-def _listening(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex((HOST, port)) == 0
-
-
-class Delivery:
-    def __init__(self, log: Path) -> None:
-        self.log = log
-        self.lmtp_port, self.smtp_port, self.metrics_port = (free_port() for _ in range(3))
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("FACTEUR_", "DJANGO_", "DATABASE_", "REDIS_"))
-        }
-        env.update(
-            DATABASE_URL=database_url(),
-            REDIS_URL=settings.REDIS_URL,
-            FACTEUR_SECRET_KEY="test-only-secret-key-not-for-production",
-            FACTEUR_MAX_RECIPIENTS="3",
-            PYTHONUNBUFFERED="1",
+class Delivery(DeliveryProcess):
+    def __init__(self, log: Path, *args: str) -> None:
+        super().__init__(
+            log,
+            lmtp_port=free_port(),
+            smtp_port=free_port(),
+            metrics_port=free_port(),
+            env={"FACTEUR_MAX_RECIPIENTS": "3"},
+            args=args,
         )
-        with log.open("wb") as output:
-            self.process = subprocess.Popen(
-                [
-                    str(console_script("facteur-delivery")),
-                    *("--lmtp-port", str(self.lmtp_port)),
-                    *("--smtp-port", str(self.smtp_port)),
-                    *("--metrics-port", str(self.metrics_port)),
-                ],
-                env=env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + START_TIMEOUT
-        while not (_listening(self.lmtp_port) and _listening(self.smtp_port)):
-            assert self.process.poll() is None, f"exited:\n{self.output()}"
-            assert time.monotonic() < deadline, f"not listening:\n{self.output()}"
-            time.sleep(0.1)
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def stop(self, signum: int = signal.SIGTERM) -> int:
-        self.process.send_signal(signum)
-        try:
-            return self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            pytest.fail(f"still running 30 s after {signum}:\n{self.output()}")
 
     def metric(self, face: str, result: str) -> float:
         text = requests.get(f"http://{HOST}:{self.metrics_port}/metrics", timeout=5).text
@@ -87,8 +45,8 @@ class Delivery:
 def delivery(transactional_db, tmp_path):
     running = []
 
-    def start() -> Delivery:
-        running.append(Delivery(tmp_path / f"delivery-{len(running)}.log"))
+    def start(*args: str) -> Delivery:
+        running.append(Delivery(tmp_path / f"delivery-{len(running)}.log", *args))
         return running[-1]
 
     yield start
@@ -164,7 +122,7 @@ def test_sigterm_lets_the_message_in_progress_finish(delivery, mailboxes):
         service.process.send_signal(signal.SIGTERM)
         time.sleep(0.5)
         assert service.process.poll() is None  # waiting for the message in progress
-        assert not _listening(service.smtp_port)  # but taking no new connections
+        assert not listening(service.smtp_port)  # but taking no new connections
         client.send(tail + b".\r\n")
         assert reply(client.getreply()) == replies.DELIVERED
         assert service.process.wait(timeout=30) == 0
@@ -177,3 +135,33 @@ def test_sigterm_lets_the_message_in_progress_finish(delivery, mailboxes):
 def test_sigint_while_idle_exits_0(delivery, transactional_db):
     service = delivery()
     assert service.stop(signal.SIGINT) == 0
+
+
+def test_sigterm_with_a_delivery_stuck_in_the_database_exits_after_the_grace(delivery, mailboxes):
+    service = delivery("--stop-grace", "1")
+    raw = make_mail(subject="Stuck")
+    with conversation_locked(mailboxes.alice, raw):
+        client = lmtp_client(service.lmtp_port)
+        client.mail("carol@elsewhere.test")
+        client.rcpt("alice@facteur.test")
+        assert client.docmd("DATA")[0] == 354
+        client.send(raw + b".\r\n")
+        deadline = time.monotonic() + 30
+        while not ingest_waiting():
+            assert time.monotonic() < deadline, service.output()
+            time.sleep(0.05)
+        stopping = time.monotonic()
+        assert service.stop(signal.SIGTERM) == 0
+        assert time.monotonic() - stopping < 10  # the grace, a second, and the exit
+        with pytest.raises(smtplib.SMTPServerDisconnected):
+            client.getreply()  # no reply: the sender keeps the message
+        assert "stuck in the database" in service.output()
+    # The stuck transaction died with the process: nothing of it commits.
+    time.sleep(0.5)
+    assert not Message.objects.exists()
+
+    # The sender's retry stores it once.
+    again = delivery()
+    with lmtp_client(again.lmtp_port) as client:
+        assert lmtp_send(client, ["alice@facteur.test"], raw)[1] == [replies.DELIVERED]
+    assert Message.objects.get(mailbox=mailboxes.alice).subject == "Stuck"
