@@ -32,7 +32,7 @@ from tests import factories
 from tests.delivery.blocking import conversation_locked, ingest_waiting
 from tests.delivery.process import DeliveryProcess
 from tests.mta import postfix_instance
-from tests.mta.test_postfix_inbound import TOKEN, PolicyThread
+from tests.mta.policy_service import TOKEN, PolicyThread
 from tests.net import free_port
 from tests.stored import assert_nothing_half_stored, copies
 
