@@ -8,6 +8,9 @@ recipient ``queued``. Until ``send_at`` (the undo window, or a scheduled send)
 (``delivered``), the others through the relay (``sent``, ``retrying`` with
 exponential backoff, or ``failed``). Only ``queued`` and due ``retrying``
 recipients are ever attempted, so a re-run never sends twice to anyone.
+
+What failed in a run gets one bounce notice in the sender's mailbox
+(``bounces.py``).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from facteur.ingest.recipients import destination_for
 from facteur.ingest.services import Outcome, ingest_message
 from facteur.mail.models import DeliveryStatus, Message, MessageRecipient
 from facteur.mail.services.threads import threads_refresh
+from facteur.sending.bounces import bounce_notice_deliver
 from facteur.sending.compose import compose_message
 from facteur.sending.dkim import dkim_sign
 from facteur.sending.transport import Reply, send_remote
@@ -238,6 +242,7 @@ def _send(message_id: object) -> float | None:
     is_local = {r.email: destination_for(r.email) is not None for r in due}
     local = [r for r in due if is_local[r.email]]
     remote = [r for r in due if not is_local[r.email]]
+    results: list[tuple[MessageRecipient, Reply, str]] = []
     if local:
         result = ingest_message(raw=signed, recipients=[r.email for r in local])
         for recipient in local:
@@ -245,13 +250,21 @@ def _send(message_id: object) -> float | None:
             if outcome is not None and outcome.outcome in (Outcome.STORED, Outcome.DUPLICATE):
                 reply = Reply(250, "Delivered to a local mailbox")
             else:
-                reply = Reply(550, "No such local mailbox")
-            _record(recipient, reply, now=now, sent=DeliveryStatus.DELIVERED)
+                reply = Reply(550, "5.1.1 No such local mailbox")
+            results.append((recipient, reply, DeliveryStatus.DELIVERED))
     if remote:
         # One envelope recipient per address, even if it is in both To and Bcc.
         addresses = list(dict.fromkeys(r.email for r in remote))
         replies = send_remote(sender=message.sender_email, recipients=addresses, raw=signed)
         for recipient in remote:
             reply = replies.get(recipient.email) or Reply(451, "No reply from the relay")
-            _record(recipient, reply, now=now, sent=DeliveryStatus.SENT)
+            results.append((recipient, reply, DeliveryStatus.SENT))
+    # The statuses and the bounce notice of what failed commit together: a run that
+    # stops before the end leaves neither, and the next one does both.
+    with transaction.atomic():
+        for recipient, reply, sent in results:
+            _record(recipient, reply, now=now, sent=sent)
+        failed = [r for r, _, _ in results if r.delivery_status == DeliveryStatus.FAILED]
+        if failed:
+            bounce_notice_deliver(message=message, recipients=failed)
     return _next_run(message)
