@@ -10,7 +10,8 @@ exponential backoff, or ``failed``). Only ``queued`` and due ``retrying``
 recipients are ever attempted, so a re-run never sends twice to anyone.
 
 What failed in a run gets one bounce notice in the sender's mailbox
-(``bounces.py``).
+(``bounces.py``); ``message_send_retry`` queues failed and waiting recipients
+again.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ class SendNotCancellable(Exception):
     """The message is past its undo window, or something was already delivered."""
 
 
-def _schedule(message_id: uuid.UUID, eta: datetime) -> None:
+def _schedule(message_id: uuid.UUID, eta: datetime | None) -> None:
     from facteur.sending.tasks import message_send
 
     message_send.apply_async(args=[str(message_id)], eta=eta)
@@ -268,3 +269,35 @@ def _send(message_id: object) -> float | None:
         if failed:
             bounce_notice_deliver(message=message, recipients=failed)
     return _next_run(message)
+
+
+class NothingToRetry(Exception):
+    """No recipient of the message is failed or waiting for a retry."""
+
+
+@transaction.atomic
+def message_send_retry(*, message: Message) -> Message:
+    """Send again, now, to the recipients that failed or wait for a retry.
+
+    They are ``queued`` again with a fresh retry budget and ``retry_at`` now (due
+    now; the sweeper measures a lost task from it). Recipients already sent or
+    delivered are left alone.
+    """
+    message = Message.objects.select_for_update().get(pk=message.pk)
+    if message.is_draft or not message.is_sender or message.send_at is None:
+        raise NothingToRetry("This message was not sent.")
+    now = timezone.now()
+    retried = message.recipients.filter(
+        delivery_status__in=(DeliveryStatus.FAILED, DeliveryStatus.RETRYING)
+    ).update(
+        delivery_status=DeliveryStatus.QUEUED,
+        delivery_message="",
+        retry_count=0,
+        retry_at=now,
+        delivered_at=None,
+    )
+    if not retried:
+        raise NothingToRetry("No recipient of this message failed or waits for a retry.")
+    message_id = message.pk
+    transaction.on_commit(lambda: _schedule(message_id, None))
+    return message
