@@ -11,7 +11,7 @@ recipients are ever attempted, so a re-run never sends twice to anyone.
 
 What failed in a run gets one bounce notice in the sender's mailbox
 (``bounces.py``); ``message_send_retry`` queues failed and waiting recipients
-again.
+again; ``sends_sweep`` re-queues sends whose task was lost.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from facteur.blobs.services import blob_put, blob_read
@@ -301,3 +301,36 @@ def message_send_retry(*, message: Message) -> Message:
     message_id = message.pk
     transaction.on_commit(lambda: _schedule(message_id, None))
     return message
+
+
+# A send whose task has not run this long after it was due is taken for lost.
+SWEEP_GRACE = timedelta(minutes=5)
+SWEEP_BATCH = 500
+
+
+def sends_sweep(*, now: datetime | None = None) -> list[uuid.UUID]:
+    """Queue the task again for sends whose task was lost (Redis flushed, a worker gone).
+
+    A send is taken for lost when one of its recipients is pending (``queued`` or
+    ``retrying``) and was due more than SWEEP_GRACE ago: its ``retry_at``, or the
+    message's ``send_at`` when it has none. At most SWEEP_BATCH messages per sweep.
+    Their overdue recipients are made due now, so that the next sweeps leave them
+    alone for a grace period (and take the next batch). When the original task was
+    not lost after all, the lock and the status checks of ``message_send`` make the
+    extra run send nothing twice.
+    """
+    now = now or timezone.now()
+    cutoff = now - SWEEP_GRACE
+    overdue = MessageRecipient.objects.filter(
+        Q(retry_at__lt=cutoff) | Q(retry_at__isnull=True, message__send_at__lt=cutoff),
+        delivery_status__in=PENDING,
+        message__is_draft=False,
+    )
+    ids = list(overdue.order_by().values_list("message_id", flat=True).distinct()[:SWEEP_BATCH])
+    if not ids:
+        return []
+    overdue.filter(message_id__in=ids).update(retry_at=now)
+    for message_id in ids:
+        _schedule(message_id, None)
+    log.warning("Re-queued %d send(s) whose task was lost", len(ids))
+    return ids

@@ -22,6 +22,12 @@ def message_send(message_id: str) -> float | None:
     return wait
 
 
+@shared_task(name="facteur.sending.tasks.sends_sweep")
+def sends_sweep() -> int:
+    """Re-queue sends whose task was lost (Celery beat, every minute)."""
+    return len(services.sends_sweep())
+
+
 @shared_task(name="facteur.sending.tasks.delivery_report_apply")
 def delivery_report_apply(message_id: str) -> str:
     """Apply the delivery report (DSN) stored as message ``message_id`` to what it reports on."""
