@@ -79,9 +79,11 @@ def read_report(raw: bytes) -> DeliveryReport | None:
     """The report in ``raw``, or None when it is not a readable DSN. Never raises."""
     try:
         return _read(raw)
+    except RecursionError:  # hostile nesting: expected, not worth a traceback
+        log.warning("a delivery report nested too deep was ignored")
     except Exception:  # hostile bytes must not break the task; nothing is changed
         log.warning("an unreadable delivery report was ignored", exc_info=True)
-        return None
+    return None
 
 
 def _read(raw: bytes) -> DeliveryReport | None:

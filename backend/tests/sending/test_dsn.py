@@ -196,9 +196,11 @@ def _malformed() -> dict[str, bytes]:
             b'\tboundary="7A1B2C3D4E.1795515302/mta-out.sender.test"', b"\tx=y"
         ),
         "nested too deep": b"Content-Type: multipart/report; report-type=delivery-status; "
-        b'boundary="a"\r\n\r\n'
-        + b"--a\r\nContent-Type: multipart/mixed; boundary=a\r\n\r\n"
-        * 3000,
+        b'boundary="b0"\r\n\r\n'
+        + b"".join(
+            b"--b%d\r\nContent-Type: multipart/mixed; boundary=b%d\r\n\r\n" % (i, i + 1)
+            for i in range(3000)
+        ),
         "not mail": bytes(range(256)) * 40,
         "unknown message": good.replace(SENT_ID.encode(), b"someone-else@sender.test"),
         "huge diagnostic": good.replace(b"User unknown in", b"x" * 200_000 + b" in"),
