@@ -126,6 +126,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "facteur.mail.tasks.messages_purge_trash",
         "schedule": 3600,
     },
+    # Sends whose task was lost (Redis flushed, a worker gone) are queued again.
+    "sending-sweep": {
+        "task": "facteur.sending.tasks.sends_sweep",
+        "schedule": 60,
+    },
 }
 
 # --- Mail store -------------------------------------------------------------

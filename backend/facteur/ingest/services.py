@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import partial
 
 from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
@@ -33,6 +34,7 @@ from facteur.mail.services.contacts import contacts_record
 from facteur.mail.services.threads import threads_refresh
 from facteur.mail.services.unread import unread_mark_for_members
 from facteur.ops.metrics import INGEST_LATENCY, INGESTED
+from facteur.sending.delivery_reports import is_delivery_report, report_received
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +191,8 @@ class _Delivery:
             mailbox_id=destination.mailbox_id,
             people=[(p.name, p.email) for p in sorted(people, key=_by_email) if p.email not in own],
         )
+        if is_delivery_report(parsed.headers):  # a bounce: matched to what it reports on later
+            transaction.on_commit(partial(report_received, message_id), robust=True)
         return Outcome.STORED, message_id
 
     def _message_row(

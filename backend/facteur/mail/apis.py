@@ -535,6 +535,16 @@ class DraftSendApi(APIView):
         return _draft_response(message, request, status.HTTP_202_ACCEPTED)
 
 
+def _sent_message_or_404(roles: Roles, message_id: uuid.UUID) -> Message:
+    """A message one of the caller's mailboxes sent (or is sending)."""
+    message = Message.objects.filter(
+        pk=message_id, is_sender=True, mailbox_id__in=roles.mailbox_ids
+    ).first()
+    if message is None:
+        raise NotFound()
+    return message
+
+
 class MessageCancelSendApi(APIView):
     @extend_schema(
         operation_id="messages_cancel_send",
@@ -544,17 +554,31 @@ class MessageCancelSendApi(APIView):
     def post(self, request: Request, message_id: uuid.UUID) -> Response:
         """Undo a send while its time has not come: the message is a draft again."""
         roles = Roles.of(request.user)
-        message = Message.objects.filter(
-            pk=message_id, is_sender=True, mailbox_id__in=roles.mailbox_ids
-        ).first()
-        if message is None:
-            raise NotFound()
+        message = _sent_message_or_404(roles, message_id)
         _require_mailbox_sender(roles, message.mailbox_id)
         try:
             message = sending.message_send_cancel(message=message)
         except sending.SendNotCancellable as exc:
             raise Conflict(str(exc)) from None
         return _draft_response(message, request)
+
+
+class MessageRetrySendApi(APIView):
+    @extend_schema(
+        operation_id="messages_retry_send",
+        request=None,
+        responses={202: serializers.MessageSerializer},
+    )
+    def post(self, request: Request, message_id: uuid.UUID) -> Response:
+        """Send again, now, to the recipients that failed or wait for a retry."""
+        roles = Roles.of(request.user)
+        message = _sent_message_or_404(roles, message_id)
+        _require_mailbox_sender(roles, message.mailbox_id)
+        try:
+            message = sending.message_send_retry(message=message)
+        except sending.NothingToRetry as exc:
+            raise Conflict(str(exc)) from None
+        return _draft_response(message, request, status.HTTP_202_ACCEPTED)
 
 
 def _uuid_param(name: str, value: str) -> uuid.UUID:

@@ -213,7 +213,15 @@ class MessageRecipient(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["message", "position"], name="recipient_message")]
+        indexes = [
+            models.Index(fields=["message", "position"], name="recipient_message"),
+            # The sweeper's lookup of overdue sends: only outbound recipients still to send.
+            models.Index(
+                fields=["retry_at"],
+                name="recipient_pending",
+                condition=Q(delivery_status__in=["queued", "retrying"]),
+            ),
+        ]
 
 
 class Attachment(models.Model):

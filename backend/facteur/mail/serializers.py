@@ -107,7 +107,16 @@ class PersonSerializer(serializers.Serializer):
 class RecipientSerializer(serializers.ModelSerializer):
     class Meta:
         model = MessageRecipient
-        fields = ["kind", "name", "email", "delivery_status", "delivery_message", "delivered_at"]
+        fields = [
+            "kind",
+            "name",
+            "email",
+            "delivery_status",
+            "delivery_message",
+            "delivered_at",
+            "retry_count",
+            "retry_at",
+        ]
         read_only_fields = fields
 
 

@@ -27,6 +27,11 @@ urlpatterns = [
         apis.MessageCancelSendApi.as_view(),
         name="messages-cancel-send",
     ),
+    path(
+        "messages/<uuid:message_id>/retry-send/",
+        apis.MessageRetrySendApi.as_view(),
+        name="messages-retry-send",
+    ),
     path("flags/", apis.FlagsApi.as_view(), name="flags"),
     path("labels/", apis.LabelListApi.as_view(), name="labels-list"),
     path("labels/<uuid:label_id>/", apis.LabelDetailApi.as_view(), name="labels-detail"),

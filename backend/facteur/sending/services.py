@@ -8,6 +8,10 @@ recipient ``queued``. Until ``send_at`` (the undo window, or a scheduled send)
 (``delivered``), the others through the relay (``sent``, ``retrying`` with
 exponential backoff, or ``failed``). Only ``queued`` and due ``retrying``
 recipients are ever attempted, so a re-run never sends twice to anyone.
+
+What failed in a run gets one bounce notice in the sender's mailbox
+(``bounces.py``); ``message_send_retry`` queues failed and waiting recipients
+again; ``sends_sweep`` re-queues sends whose task was lost.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from facteur.blobs.services import blob_put, blob_read
@@ -30,6 +34,7 @@ from facteur.ingest.recipients import destination_for
 from facteur.ingest.services import Outcome, ingest_message
 from facteur.mail.models import DeliveryStatus, Message, MessageRecipient
 from facteur.mail.services.threads import threads_refresh
+from facteur.sending.bounces import bounce_notice_deliver
 from facteur.sending.compose import compose_message
 from facteur.sending.dkim import dkim_sign
 from facteur.sending.transport import Reply, send_remote
@@ -55,7 +60,7 @@ class SendNotCancellable(Exception):
     """The message is past its undo window, or something was already delivered."""
 
 
-def _schedule(message_id: uuid.UUID, eta: datetime) -> None:
+def _schedule(message_id: uuid.UUID, eta: datetime | None) -> None:
     from facteur.sending.tasks import message_send
 
     message_send.apply_async(args=[str(message_id)], eta=eta)
@@ -238,6 +243,7 @@ def _send(message_id: object) -> float | None:
     is_local = {r.email: destination_for(r.email) is not None for r in due}
     local = [r for r in due if is_local[r.email]]
     remote = [r for r in due if not is_local[r.email]]
+    results: list[tuple[MessageRecipient, Reply, str]] = []
     if local:
         result = ingest_message(raw=signed, recipients=[r.email for r in local])
         for recipient in local:
@@ -245,13 +251,86 @@ def _send(message_id: object) -> float | None:
             if outcome is not None and outcome.outcome in (Outcome.STORED, Outcome.DUPLICATE):
                 reply = Reply(250, "Delivered to a local mailbox")
             else:
-                reply = Reply(550, "No such local mailbox")
-            _record(recipient, reply, now=now, sent=DeliveryStatus.DELIVERED)
+                reply = Reply(550, "5.1.1 No such local mailbox")
+            results.append((recipient, reply, DeliveryStatus.DELIVERED))
     if remote:
         # One envelope recipient per address, even if it is in both To and Bcc.
         addresses = list(dict.fromkeys(r.email for r in remote))
         replies = send_remote(sender=message.sender_email, recipients=addresses, raw=signed)
         for recipient in remote:
             reply = replies.get(recipient.email) or Reply(451, "No reply from the relay")
-            _record(recipient, reply, now=now, sent=DeliveryStatus.SENT)
+            results.append((recipient, reply, DeliveryStatus.SENT))
+    # The statuses and the bounce notice of what failed commit together: a run that
+    # stops before the end leaves neither, and the next one does both.
+    with transaction.atomic():
+        for recipient, reply, sent in results:
+            _record(recipient, reply, now=now, sent=sent)
+        failed = [r for r, _, _ in results if r.delivery_status == DeliveryStatus.FAILED]
+        if failed:
+            bounce_notice_deliver(message=message, recipients=failed)
     return _next_run(message)
+
+
+class NothingToRetry(Exception):
+    """No recipient of the message is failed or waiting for a retry."""
+
+
+@transaction.atomic
+def message_send_retry(*, message: Message) -> Message:
+    """Send again, now, to the recipients that failed or wait for a retry.
+
+    They are ``queued`` again with a fresh retry budget and ``retry_at`` now (due
+    now; the sweeper measures a lost task from it). Recipients already sent or
+    delivered are left alone.
+    """
+    message = Message.objects.select_for_update().get(pk=message.pk)
+    if message.is_draft or not message.is_sender or message.send_at is None:
+        raise NothingToRetry("This message was not sent.")
+    now = timezone.now()
+    retried = message.recipients.filter(
+        delivery_status__in=(DeliveryStatus.FAILED, DeliveryStatus.RETRYING)
+    ).update(
+        delivery_status=DeliveryStatus.QUEUED,
+        delivery_message="",
+        retry_count=0,
+        retry_at=now,
+        delivered_at=None,
+    )
+    if not retried:
+        raise NothingToRetry("No recipient of this message failed or waits for a retry.")
+    message_id = message.pk
+    transaction.on_commit(lambda: _schedule(message_id, None))
+    return message
+
+
+# A send whose task has not run this long after it was due is taken for lost.
+SWEEP_GRACE = timedelta(minutes=5)
+SWEEP_BATCH = 500
+
+
+def sends_sweep(*, now: datetime | None = None) -> list[uuid.UUID]:
+    """Queue the task again for sends whose task was lost (Redis flushed, a worker gone).
+
+    A send is taken for lost when one of its recipients is pending (``queued`` or
+    ``retrying``) and was due more than SWEEP_GRACE ago: its ``retry_at``, or the
+    message's ``send_at`` when it has none. At most SWEEP_BATCH messages per sweep.
+    Their overdue recipients are made due now, so that the next sweeps leave them
+    alone for a grace period (and take the next batch). When the original task was
+    not lost after all, the lock and the status checks of ``message_send`` make the
+    extra run send nothing twice.
+    """
+    now = now or timezone.now()
+    cutoff = now - SWEEP_GRACE
+    overdue = MessageRecipient.objects.filter(
+        Q(retry_at__lt=cutoff) | Q(retry_at__isnull=True, message__send_at__lt=cutoff),
+        delivery_status__in=PENDING,
+        message__is_draft=False,
+    )
+    ids = list(overdue.order_by().values_list("message_id", flat=True).distinct()[:SWEEP_BATCH])
+    if not ids:
+        return []
+    overdue.filter(message_id__in=ids).update(retry_at=now)
+    for message_id in ids:
+        _schedule(message_id, None)
+    log.warning("Re-queued %d send(s) whose task was lost", len(ids))
+    return ids

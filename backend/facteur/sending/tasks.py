@@ -1,10 +1,11 @@
-"""The send task: takes an id, runs one service, schedules its own next run."""
+"""The sending tasks: each takes ids, runs one service, and the send task schedules its
+own next run."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from facteur.sending import services
+from facteur.sending import delivery_reports, services
 
 
 @shared_task(name="facteur.sending.tasks.message_send")
@@ -19,3 +20,15 @@ def message_send(message_id: str) -> float | None:
     if wait is not None and not message_send.app.conf.task_always_eager:
         message_send.apply_async(args=[message_id], countdown=max(1.0, wait))
     return wait
+
+
+@shared_task(name="facteur.sending.tasks.sends_sweep")
+def sends_sweep() -> int:
+    """Re-queue sends whose task was lost (Celery beat, every minute)."""
+    return len(services.sends_sweep())
+
+
+@shared_task(name="facteur.sending.tasks.delivery_report_apply")
+def delivery_report_apply(message_id: str) -> str:
+    """Apply the delivery report (DSN) stored as message ``message_id`` to what it reports on."""
+    return delivery_reports.delivery_report_apply(message_id=message_id)

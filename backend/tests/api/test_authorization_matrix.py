@@ -89,6 +89,13 @@ def _sending_setup(w: World) -> dict[str, Any]:
     return {"message": sending.message_send_request(draft=draft, send_at=later)}
 
 
+def _failed_send_setup(w: World) -> dict[str, Any]:
+    # Sent, and its recipient refused: something to retry.
+    message = _sending_setup(w)["message"]
+    message.recipients.update(delivery_status="failed", delivery_message="550 5.1.1 No such user")
+    return {"message": message}
+
+
 def _newcomer_setup(w: World) -> dict[str, Any]:
     return {"newcomer": factories.user("newcomer@tenant.test")}
 
@@ -178,6 +185,8 @@ CASES = [
          setup=_draft_to_send_setup, body=lambda w, x: {}),
     Case("messages-cancel-send", "post", lambda w, x: f"{API}/messages/{x['message'].pk}/cancel-send/",
          statuses(200, viewer=403, editor=403), setup=_sending_setup),
+    Case("messages-retry-send", "post", lambda w, x: f"{API}/messages/{x['message'].pk}/retry-send/",
+         statuses(202, viewer=403, editor=403), setup=_failed_send_setup),
     # blobs
     Case("blobs-detail", "get", lambda w, x: f"{API}/blobs/{w.message.attachments.get().blob_id}/", statuses(200)),
     # internal API for the MTA: service token only, no session counts (the tests run with
