@@ -42,6 +42,7 @@ from facteur.ingest.recipients import forget_destinations
 from facteur.mail.models import DeliveryStatus, Message
 from facteur.mail.services.drafts import DraftFields, draft_create
 from facteur.sending import services
+from facteur.sending.delivery_reports import delivery_report_apply
 from tests import factories
 from tests.mta import postfix_instance, tls_ca
 from tests.mta.delivery_service import Delivery, wait_for_stored, wait_until
@@ -268,6 +269,13 @@ def test_5xx_bounce_lands_in_the_senders_mailbox(relay_settings, mta, lmtp, sink
     assert b"with ESMTPSA" in raw
     assert sink.received == []
     wait_until(lambda: mta.queue() == [], timeout=10)
+
+    # What ingest queued for the worker when it stored the DSN, run here: the report is
+    # matched back to the recipient, which MTA-out had accepted.
+    assert delivery_report_apply(message_id=bounce.pk) == "1 updated"
+    status, reply = statuses(message)["gone@elsewhere.test"]
+    assert status == DeliveryStatus.FAILED
+    assert "550 5.1.1 No such user here" in reply
 
 
 def test_wrong_password_is_refused_with_535(relay_settings, mta, sink, sender_box):
