@@ -163,11 +163,12 @@ if not (FACTEUR_RELAY_USERNAME + FACTEUR_RELAY_PASSWORD).isascii():
         "FACTEUR_RELAY_USERNAME and FACTEUR_RELAY_PASSWORD must be ASCII"
     )
 FACTEUR_RELAY_STARTTLS = env.boolean("FACTEUR_RELAY_STARTTLS", True)
-# Direct mode: the SMTP port of the recipients' MX hosts (25; tests use loopback ports),
-# the EHLO name (empty: the machine's FQDN), the DNS resolvers for MX lookups ("ip" or
-# "ip:port", comma-separated; empty: the system's) and the time one lookup may take.
-FACTEUR_DIRECT_SMTP_PORT = env.integer("FACTEUR_DIRECT_SMTP_PORT", 25, minimum=1)
+# Our name in EHLO (relay and direct) and in bounce notices; empty: the machine's FQDN.
 FACTEUR_SMTP_HELO_NAME = env.string("FACTEUR_SMTP_HELO_NAME", "")
+# Direct mode: the SMTP port of the recipients' MX hosts (25; tests use loopback ports),
+# the DNS resolvers for MX lookups ("ip" or "ip:port", comma-separated; empty: the
+# system's) and the time one lookup may take.
+FACTEUR_DIRECT_SMTP_PORT = env.integer("FACTEUR_DIRECT_SMTP_PORT", 25, minimum=1)
 FACTEUR_DNS_RESOLVERS = env.socket_addresses("FACTEUR_DNS_RESOLVERS", default_port=53)
 FACTEUR_DNS_TIMEOUT = env.integer("FACTEUR_DNS_TIMEOUT", 10, minimum=1)
 # CA bundle that signs the relay's certificate (a private CA); empty: the system CAs.

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import socket
 from dataclasses import dataclass
 from datetime import UTC
 from email.headerregistry import Address
@@ -26,7 +25,6 @@ from email.message import EmailMessage, MIMEPart
 from email.message import Message as MimeMessage
 from email.utils import format_datetime
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -34,6 +32,7 @@ from facteur.blobs.services import blob_read
 from facteur.ingest.services import ingest_message
 from facteur.mail.models import Message, MessageRecipient
 from facteur.sending.compose import POLICY
+from facteur.sending.smtp_transaction import helo_name
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +72,8 @@ def notice_mime_id(*, message: Message, emails: list[str]) -> str:
 
 
 def reporting_host() -> str:
-    """The name the notice gives for the reporting MTA: the EHLO name, else this host."""
-    return getattr(settings, "FACTEUR_SMTP_HELO_NAME", "") or socket.getfqdn()
+    """The name the notice gives for the reporting MTA: the one we use in EHLO."""
+    return helo_name()
 
 
 def bounce_notice_deliver(*, message: Message, recipients: list[MessageRecipient]) -> bool:

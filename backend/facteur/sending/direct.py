@@ -15,7 +15,6 @@ then answers for itself.
 
 from __future__ import annotations
 
-import functools
 import logging
 import smtplib
 import socket
@@ -26,7 +25,7 @@ import dns.exception
 from django.conf import settings
 
 from facteur.sending import mx
-from facteur.sending.smtp_transaction import Reply, reply_from, smtp_transaction
+from facteur.sending.smtp_transaction import Reply, helo_name, reply_from, smtp_transaction
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +182,7 @@ class _MxClient(smtplib.SMTP):
         super().__init__(
             destination.host,
             settings.FACTEUR_DIRECT_SMTP_PORT,
-            local_hostname=settings.FACTEUR_SMTP_HELO_NAME or _machine_name(),
+            local_hostname=helo_name(),
             timeout=COMMAND_TIMEOUT_SECONDS,
         )
 
@@ -191,18 +190,6 @@ class _MxClient(smtplib.SMTP):
         sock = socket.create_connection((self._address, port), CONNECT_TIMEOUT_SECONDS)
         sock.settimeout(timeout)
         return sock
-
-
-@functools.cache
-def _machine_name() -> str:
-    """The machine's FQDN, else its address literal (RFC 5321 section 4.1.4); looked up once."""
-    fqdn = socket.getfqdn()
-    if "." in fqdn:
-        return fqdn
-    try:
-        return f"[{socket.gethostbyname(socket.gethostname())}]"
-    except OSError:
-        return "[127.0.0.1]"
 
 
 def _quit(client: smtplib.SMTP) -> None:

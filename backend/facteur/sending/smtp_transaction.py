@@ -9,11 +9,14 @@ decides its delivery status (an accepted recipient gets the reply to DATA).
 from __future__ import annotations
 
 import contextlib
+import functools
 import smtplib
+import socket
 from dataclasses import dataclass
 
 import dns.exception
 import dns.name
+from django.conf import settings
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,23 @@ def reply_from(code: int, text: bytes | str) -> Reply:
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
     return Reply(code, " ".join(text.split()))
+
+
+def helo_name() -> str:
+    """Our name in EHLO and in bounce notices: FACTEUR_SMTP_HELO_NAME, else the machine's."""
+    return settings.FACTEUR_SMTP_HELO_NAME or _machine_name()
+
+
+@functools.cache
+def _machine_name() -> str:
+    """The machine's FQDN, else its address literal (RFC 5321 section 4.1.4); looked up once."""
+    fqdn = socket.getfqdn()
+    if "." in fqdn:
+        return fqdn
+    try:
+        return f"[{socket.gethostbyname(socket.gethostname())}]"
+    except OSError:
+        return "[127.0.0.1]"
 
 
 NON_ASCII = Reply(553, "5.6.7 Non-ASCII local part: SMTPUTF8 is not supported")

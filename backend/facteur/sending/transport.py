@@ -18,7 +18,7 @@ import ssl
 from django.conf import settings
 
 from facteur.sending.direct import direct_send
-from facteur.sending.smtp_transaction import Reply, smtp_transaction
+from facteur.sending.smtp_transaction import Reply, helo_name, smtp_transaction
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,10 @@ def relay_send(*, sender: str, recipients: list[str], raw: bytes) -> dict[str, R
     answered = False  # DATA was answered: the replies are final
     try:
         with smtplib.SMTP(
-            settings.FACTEUR_RELAY_HOST, settings.FACTEUR_RELAY_PORT, timeout=TIMEOUT_SECONDS
+            settings.FACTEUR_RELAY_HOST,
+            settings.FACTEUR_RELAY_PORT,
+            local_hostname=helo_name(),
+            timeout=TIMEOUT_SECONDS,
         ) as client:
             client.ehlo()
             if settings.FACTEUR_RELAY_STARTTLS and client.has_extn("starttls"):
