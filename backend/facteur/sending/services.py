@@ -60,10 +60,40 @@ class SendNotCancellable(Exception):
     """The message is past its undo window, or something was already delivered."""
 
 
-def _schedule(message_id: uuid.UUID, eta: datetime | None) -> None:
+# A message's task re-queues itself while recipients wait (a chain of runs). Each
+# queuing names a fresh token and makes it the message's chain in the cache; a run
+# whose token is no longer the chain's (the sweeper took over from a task it thought
+# lost, a retry was asked for) still delivers what is due, but queues nothing more:
+# however often a send is re-queued, one chain goes on.
+CHAIN_SECONDS = 2 * 24 * 3600  # longer than any wait between two runs
+
+
+def _chain_key(message_id: object) -> str:
+    return f"facteur:sending:chain:{message_id}"
+
+
+def _schedule(
+    message_id: object, eta: datetime | None = None, *, countdown: float | None = None
+) -> None:
     from facteur.sending.tasks import message_send
 
-    message_send.apply_async(args=[str(message_id)], eta=eta)
+    token = uuid.uuid4().hex
+    cache.set(_chain_key(message_id), token, timeout=CHAIN_SECONDS)
+    message_send.apply_async(args=[str(message_id), token], eta=eta, countdown=countdown)
+
+
+def message_send_continue(*, message_id: object, token: str | None, wait: float) -> bool:
+    """Queue the next run of a send chain in ``wait`` seconds, if ``token`` is the chain's.
+
+    A run without a token (queued before chains had one), or whose chain the cache has
+    forgotten, carries on. Returns whether a run was queued.
+    """
+    owner = cache.get(_chain_key(message_id))
+    if owner is not None and token != owner:
+        log.info("Sending %s: another run carries on; this chain ends", message_id)
+        return False
+    _schedule(message_id, countdown=max(1.0, wait))
+    return True
 
 
 @transaction.atomic

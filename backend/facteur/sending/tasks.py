@@ -9,16 +9,17 @@ from facteur.sending import delivery_reports, services
 
 
 @shared_task(name="facteur.sending.tasks.message_send")
-def message_send(message_id: str) -> float | None:
+def message_send(message_id: str, token: str | None = None) -> float | None:
     """Deliver message ``message_id`` (see ``services.message_send``).
 
     Retries are this task's: when recipients wait for a retry (or the message is
-    not due yet) it queues itself again for that moment.
+    not due yet) it queues itself again for that moment, unless another chain of
+    runs has taken over (``token``, see ``services.message_send_continue``).
     """
     wait = services.message_send(message_id=message_id)
     # Run eagerly (CELERY_TASK_ALWAYS_EAGER), a countdown would not wait: no loop then.
     if wait is not None and not message_send.app.conf.task_always_eager:
-        message_send.apply_async(args=[message_id], countdown=max(1.0, wait))
+        services.message_send_continue(message_id=message_id, token=token, wait=wait)
     return wait
 
 

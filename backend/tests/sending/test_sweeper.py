@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
@@ -151,3 +152,31 @@ def test_a_lost_retry_is_recovered(sink, settings):  # noqa: F811
             lambda: outbound.statuses(message) == {"alice@elsewhere.test": DeliveryStatus.SENT}
         )
     assert [r.rcpt_tos for r in sink.received] == [["alice@elsewhere.test"]]
+
+
+def _chain_of(message) -> str | None:
+    return cache.get(services._chain_key(message.pk))
+
+
+@pytest.mark.django_db
+def test_one_chain_of_runs_goes_on_however_often_a_send_is_requeued(
+    box, empty_queue, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        message = _queued(box, "alice@elsewhere.test", send_at=timezone.now() - AGO)
+    first = _chain_of(message)  # the request's task
+    assert first is not None
+    assert services.sends_sweep() == [message.pk]  # the sweeper takes over
+    second = _chain_of(message)
+    assert second not in (None, first)
+    # The request's task, late after all, delivers what is due but queues nothing more;
+    # the sweeper's run goes on, under a new token.
+    assert not services.message_send_continue(message_id=message.pk, token=first, wait=60)
+    assert _chain_of(message) == second
+    assert services.message_send_continue(message_id=message.pk, token=second, wait=60)
+    third = _chain_of(message)
+    assert third not in (first, second)
+    assert not services.message_send_continue(message_id=message.pk, token=second, wait=60)
+    # A run queued before runs had tokens, or whose chain the cache forgot, goes on.
+    cache.delete(services._chain_key(message.pk))
+    assert services.message_send_continue(message_id=message.pk, token=None, wait=60)
