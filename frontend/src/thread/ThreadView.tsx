@@ -21,10 +21,11 @@ export function ThreadView() {
   const heading = useRef<HTMLHeadingElement>(null);
   useMarkRead(threadId, thread.data?.unread_count ?? 0);
 
+  const openedId = thread.data?.id;
   useEffect(() => {
     // Opening a thread moves the focus to it, as a page change would.
-    if (thread.data) heading.current?.focus();
-  }, [thread.data?.id]); // eslint-disable-line react-hooks/exhaustive-deps
+    if (openedId) heading.current?.focus();
+  }, [openedId]);
 
   if (thread.isPending || messages.isPending) return <Loading />;
   const error = thread.error ?? messages.error;
