@@ -1,14 +1,37 @@
 /// <reference types="vitest/config" />
 import react from "@vitejs/plugin-react";
-import { defineConfig } from "vite";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { brotliCompressSync, constants, gzipSync } from "node:zlib";
+import { defineConfig, type Plugin } from "vite";
 
-// Django serves the built app: index.html for every page of the webmail, the assets
-// from /static/webmail/ (collectstatic copies dist/ there; see docs/webmail.md).
+// Django serves the built app: dist/index.html for every page of the webmail, and
+// dist/assets/ from /static/webmail/assets/ (collectstatic copies it; docs/webmail.md).
 const backend = process.env.FACTEUR_BACKEND ?? "http://127.0.0.1:8000";
+
+/** Writes .gz and .br beside each asset: WhiteNoise serves them to browsers that accept them. */
+function precompress(): Plugin {
+  return {
+    name: "facteur-precompress",
+    apply: "build",
+    writeBundle(options) {
+      const dir = join(options.dir ?? "dist", "assets");
+      for (const name of readdirSync(dir)) {
+        if (!/\.(js|css|svg|json)$/.test(name)) continue;
+        const data = readFileSync(join(dir, name));
+        writeFileSync(join(dir, `${name}.gz`), gzipSync(data, { level: 9 }));
+        writeFileSync(
+          join(dir, `${name}.br`),
+          brotliCompressSync(data, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }),
+        );
+      }
+    },
+  };
+}
 
 export default defineConfig(({ command }) => ({
   base: command === "build" ? "/static/webmail/" : "/",
-  plugins: [react()],
+  plugins: [react(), precompress()],
   build: {
     outDir: "dist",
     emptyOutDir: true,
