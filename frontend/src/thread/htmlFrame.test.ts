@@ -18,6 +18,25 @@ describe("the message frame document", () => {
     expect(doc.querySelector('meta[name="referrer"]')?.getAttribute("content")).toBe("no-referrer");
   });
 
+  it("does not even ask for remote images until the reader wants them", () => {
+    const html =
+      '<img src="https://tracker.example/p.gif"><img src="/api/v1.0/users/me/"><img src="data:image/png;base64,AA==">' +
+      '<img srcset="https://tracker.example/2x.gif 2x"><table background="https://tracker.example/bg.gif"></table>';
+    const hidden = parse(buildFrameDocument(html, { showRemoteImages: false, origin }));
+    expect([...hidden.querySelectorAll("img")].map((img) => img.getAttribute("src"))).toEqual([
+      null,
+      null,
+      "data:image/png;base64,AA==",
+      null,
+    ]);
+    expect(hidden.querySelectorAll("[srcset], [background]")).toHaveLength(0);
+    const shown = parse(buildFrameDocument(html, { showRemoteImages: true, origin }));
+    expect(shown.querySelector("img")?.getAttribute("src")).toBe("https://tracker.example/p.gif");
+    // A relative URL would hit this site with the reader's cookies: never.
+    expect(shown.querySelectorAll("img")[1]?.hasAttribute("src")).toBe(false);
+    expect(shown.querySelector("[srcset]")).not.toBeNull();
+  });
+
   it("lets remote images in only when asked", () => {
     expect(framePolicy({ showRemoteImages: true, origin })).toContain(
       `img-src ${origin}/api/v1.0/blobs/ data: https: http:`,

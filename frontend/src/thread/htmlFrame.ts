@@ -44,13 +44,28 @@ export function buildFrameDocument(html: string, options: FrameOptions): string 
       .map((attachment) => [attachment.content_id.replace(/^<|>$/g, ""), attachment]),
   );
   doc.querySelectorAll("img[src]").forEach((img) => {
-    const src = img.getAttribute("src") ?? "";
-    if (src.toLowerCase().startsWith("cid:")) {
+    const src = (img.getAttribute("src") ?? "").trim();
+    const scheme = src.toLowerCase();
+    if (scheme.startsWith("cid:")) {
       const attachment = byCid.get(decodeURIComponent(src.slice(4)));
       if (attachment) img.setAttribute("src", inlineUrl(attachment));
       else img.removeAttribute("src");
+    } else if (scheme.startsWith("data:")) {
+      // Embedded in the message: nothing to fetch.
+    } else if (/^https?:\/\//.test(scheme)) {
+      // The policy would block it; not even asking keeps the console quiet.
+      if (!options.showRemoteImages) img.removeAttribute("src");
+    } else {
+      // Relative or odd URLs would point at this site.
+      img.removeAttribute("src");
     }
   });
+  if (!options.showRemoteImages) {
+    doc.querySelectorAll("[srcset], [background]").forEach((el) => {
+      el.removeAttribute("srcset");
+      el.removeAttribute("background");
+    });
+  }
   doc.querySelectorAll("a[href]").forEach((link) => {
     link.setAttribute("target", "_blank");
     link.setAttribute("rel", "noopener noreferrer");

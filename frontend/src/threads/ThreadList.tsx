@@ -8,6 +8,7 @@ import { useThreadsListInfinite } from "../api/generated/endpoints/threads/threa
 import type { Thread, ThreadsListParams } from "../api/generated/model";
 import { threadPath, type ListPlace } from "../app/paths";
 import { formatListDate, participantNames } from "../ui/format";
+import { PaperclipIcon, StarIcon } from "../ui/icons";
 import { LabelChip } from "../ui/LabelChip";
 import { ErrorMessage, Loading } from "../ui/Status";
 
@@ -109,7 +110,7 @@ function ThreadRow({
         disabled={thread.role === "viewer"}
         onClick={onStar}
       >
-        <span aria-hidden="true">{thread.is_starred ? "★" : "☆"}</span>
+        <StarIcon filled={thread.is_starred} />
       </button>
       <Link to={to} className="thread-link" aria-current={selected ? "page" : undefined}>
         <span className="participants">
@@ -125,7 +126,7 @@ function ThreadRow({
           {thread.has_draft && <span className="chip draft-chip">{t("threads.draft")}</span>}
           {thread.has_attachments && (
             <span className="chip attachment-chip" title={t("threads.hasAttachments")}>
-              <span aria-hidden="true">📎</span>
+              <PaperclipIcon />
               <span className="visually-hidden">{t("threads.hasAttachments")}</span>
             </span>
           )}
