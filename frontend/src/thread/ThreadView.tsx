@@ -9,6 +9,7 @@ import { useThreadsMessagesList, useThreadsRetrieve } from "../api/generated/end
 import { listPath } from "../app/paths";
 import { usePlace } from "../app/usePlace";
 import { LabelChip } from "../ui/LabelChip";
+import { useDocumentTitle } from "../ui/useDocumentTitle";
 import { ErrorMessage, Loading } from "../ui/Status";
 import { MessageItem } from "./MessageItem";
 
@@ -20,6 +21,7 @@ export function ThreadView() {
   const messages = useThreadsMessagesList(threadId);
   const heading = useRef<HTMLHeadingElement>(null);
   useMarkRead(threadId, thread.data?.unread_count ?? 0);
+  useDocumentTitle(thread.data ? thread.data.subject || t("thread.noSubject") : null);
 
   const openedId = thread.data?.id;
   useEffect(() => {

@@ -60,6 +60,9 @@ describe("the thread view", () => {
     expect(attachment).toHaveAttribute("href", "/api/v1.0/blobs/e0000000-0000-4000-8000-000000000001/");
     expect(screen.getByText("123 kB")).toBeInTheDocument();
 
+    expect(document.title).toBe("Quarterly report — Facteur");
+    expect(screen.getByRole("heading", { name: "Quarterly report" })).toHaveFocus();
+
     await userEvent.setup().click(one);
     expect(one).toHaveAttribute("aria-expanded", "true");
     expect(screen.getByText("First body")).toBeVisible();

@@ -4,12 +4,14 @@ import { Link } from "react-router";
 
 import { invalidateMail } from "../api/cache";
 import { useFlagsUpdate } from "../api/generated/endpoints/flags/flags";
+import { useLabelsList } from "../api/generated/endpoints/labels/labels";
 import { useThreadsListInfinite } from "../api/generated/endpoints/threads/threads";
 import type { Thread, ThreadsListParams } from "../api/generated/model";
 import { threadPath, type ListPlace } from "../app/paths";
 import { formatListDate, participantNames } from "../ui/format";
 import { PaperclipIcon, StarIcon } from "../ui/icons";
 import { LabelChip } from "../ui/LabelChip";
+import { useDocumentTitle } from "../ui/useDocumentTitle";
 import { ErrorMessage, Loading } from "../ui/Status";
 
 export const PAGE_SIZE = 50;
@@ -30,13 +32,18 @@ export function ThreadList({ place, selectedId }: { place: ListPlace; selectedId
     },
   });
   const star = useStarToggle();
+  // The same query as the mailbox pane's label tree: answered from the cache.
+  const labels = useLabelsList({ mailbox: place.mailboxId }, { query: { enabled: place.labelId !== undefined } });
+  const labelName = labels.data?.find((label) => label.id === place.labelId)?.name;
+  const heading =
+    place.labelId !== undefined ? (labelName ?? t("threads.labelHeading")) : t(`folders.${place.folder}`);
+  useDocumentTitle(heading);
 
   if (threads.isPending) return <Loading />;
   if (threads.error && !threads.data) {
     return <ErrorMessage error={threads.error} onRetry={() => void threads.refetch()} />;
   }
   const rows = threads.data.pages.flatMap((page) => page.results);
-  const heading = place.labelId !== undefined ? t("threads.labelHeading") : t(`folders.${place.folder}`);
 
   return (
     <>

@@ -95,11 +95,13 @@ describe("the thread list", () => {
     expect(screen.queryByRole("button", { name: "Show more conversations" })).not.toBeInTheDocument();
   });
 
-  it("lists a label's threads", async () => {
+  it("lists a label's threads, named after the label", async () => {
     const labelId = "44444444-4444-4444-8444-444444444444";
-    server.use(http.get(`${API}/labels/`, () => HttpResponse.json([fx.label()])));
+    server.use(http.get(`${API}/labels/`, () => HttpResponse.json([fx.label({ name: "Clients/ACME" })])));
     renderApp(`/mailboxes/${fx.MAILBOX_ID}/labels/${labelId}`);
     expect(await screen.findByText("No conversation has this label.")).toBeInTheDocument();
+    expect(await screen.findByRole("heading", { name: "Clients/ACME" })).toBeInTheDocument();
+    await waitFor(() => expect(document.title).toBe("Clients/ACME — Facteur"));
     expect(requests.find((r) => r.path === "/api/v1.0/threads/")?.search).toBe(
       `?mailbox=${fx.MAILBOX_ID}&label=${labelId}&page_size=50`,
     );
