@@ -9,6 +9,7 @@ import { useCurrentUser } from "../auth/RequireAuth";
 import { MailboxPane } from "../mailboxes/MailboxPane";
 import { LanguagePicker } from "../ui/LanguagePicker";
 import { ErrorMessage } from "../ui/Status";
+import { browser } from "./browser";
 import { LOGIN_PATH } from "./paths";
 
 /** The three panes: mailboxes on the left, then the routed list and thread. */
@@ -46,7 +47,7 @@ function UserMenu() {
       onSuccess: (answer: Logout | void) => {
         // An OIDC session also ends at the provider, which sends the browser back.
         if (answer && answer.redirect) {
-          window.location.assign(answer.redirect);
+          browser.leaveTo(answer.redirect);
           return;
         }
         queryClient.clear();

@@ -7,6 +7,7 @@ import { MailPanes, NoThreadSelected } from "../threads/MailPanes";
 import { AppShell } from "./AppShell";
 import { Home } from "./Home";
 import { NotFound } from "./NotFound";
+import { RouteError } from "./RouteError";
 import { LOGIN_PATH } from "./paths";
 
 const listChildren: RouteObject[] = [
@@ -15,9 +16,10 @@ const listChildren: RouteObject[] = [
 ];
 
 export const routes: RouteObject[] = [
-  { path: LOGIN_PATH, element: <LoginPage /> },
+  { path: LOGIN_PATH, element: <LoginPage />, errorElement: <RouteError /> },
   {
     element: <RequireAuth />,
+    errorElement: <RouteError />,
     children: [
       {
         element: <AppShell />,

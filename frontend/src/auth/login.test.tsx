@@ -1,7 +1,9 @@
 import { act, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { http, HttpResponse } from "msw";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+
+import { browser } from "../app/browser";
 
 import * as fx from "../test/fixtures";
 import { renderApp } from "../test/render";
@@ -127,5 +129,17 @@ describe("login", () => {
     await screen.findByLabelText("E-mail address");
     expect(router.state.location.pathname).toBe("/login");
     expect(requests.some((r) => r.method === "POST" && r.path === "/api/v1.0/auth/logout/")).toBe(true);
+  });
+
+  it("ends an OIDC session at the provider too", async () => {
+    const leave = vi.spyOn(browser, "leaveTo").mockImplementation(() => {});
+    const provider = "https://sso.example.org/logout?client_id=facteur&id_token_hint=x";
+    server.use(
+      http.get(`${API}/users/me/`, () => HttpResponse.json(fx.user({ auth: "oidc" }))),
+      http.post(`${API}/auth/logout/`, () => HttpResponse.json({ redirect: provider })),
+    );
+    renderApp(`/mailboxes/${fx.MAILBOX_ID}/inbox`);
+    await userEvent.setup().click(await screen.findByRole("button", { name: "Log out" }));
+    await waitFor(() => expect(leave).toHaveBeenCalledWith(provider));
   });
 });

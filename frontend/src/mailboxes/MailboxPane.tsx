@@ -3,6 +3,7 @@ import { NavLink } from "react-router";
 
 import { useLabelsList } from "../api/generated/endpoints/labels/labels";
 import { useMailboxesList } from "../api/generated/endpoints/mailboxes/mailboxes";
+import { POLL_MS } from "../api/queryClient";
 import type { Mailbox } from "../api/generated/model";
 import { FOLDERS, listPath } from "../app/paths";
 import { usePlace } from "../app/usePlace";
@@ -12,7 +13,8 @@ import { buildLabelTree, type LabelNode } from "./labelTree";
 
 export function MailboxPane() {
   const { t } = useTranslation();
-  const mailboxes = useMailboxesList();
+  // New mail shows up in the counts without a reload.
+  const mailboxes = useMailboxesList({ query: { refetchInterval: POLL_MS } });
   const place = usePlace();
 
   if (mailboxes.isPending) return <Loading />;

@@ -1,7 +1,7 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { http, HttpResponse } from "msw";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 
 import * as fx from "../test/fixtures";
 import { renderApp } from "../test/render";
@@ -136,6 +136,16 @@ describe("the thread view", () => {
     renderApp(THREAD_URL);
     const pane = await screen.findByRole("region", { name: "Conversation" });
     expect(await within(pane).findByRole("alert")).toHaveTextContent("This item does not exist or you cannot see it.");
+  });
+
+  it("shows an error page, not a blank screen, when an answer is malformed", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {}); // React reports the crash
+    server.use(
+      http.get(`${API}/threads/:id/`, () => HttpResponse.json({ ...fx.thread(), labels: null })),
+    );
+    renderApp(THREAD_URL);
+    expect(await screen.findByRole("heading", { name: "This page could not be shown." })).toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Try again" })).toBeInTheDocument();
   });
 
   it("asks to pick a conversation when none is open", async () => {

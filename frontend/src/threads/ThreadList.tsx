@@ -7,6 +7,7 @@ import { useFlagsUpdate } from "../api/generated/endpoints/flags/flags";
 import { useLabelsList } from "../api/generated/endpoints/labels/labels";
 import { useThreadsListInfinite } from "../api/generated/endpoints/threads/threads";
 import type { Thread, ThreadsListParams } from "../api/generated/model";
+import { POLL_MS } from "../api/queryClient";
 import { threadPath, type ListPlace } from "../app/paths";
 import { formatListDate, participantNames } from "../ui/format";
 import { PaperclipIcon, StarIcon } from "../ui/icons";
@@ -29,6 +30,8 @@ export function ThreadList({ place, selectedId }: { place: ListPlace; selectedId
       initialPageParam: undefined,
       // Keyset pagination: the server says where the next page starts.
       getNextPageParam: (page) => page.next_cursor ?? undefined,
+      // New mail appears at the top: refetched pages follow the same cursors.
+      refetchInterval: POLL_MS,
     },
   });
   const star = useStarToggle();
