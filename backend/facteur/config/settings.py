@@ -77,6 +77,20 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = env.string("FACTEUR_STATIC_ROOT", str(BASE_DIR.parent.parent / "var" / "static"))
 
+# --- Webmail (frontend/, built by scripts/frontend; docs/webmail.md) -------
+# facteur.config.webmail answers its index.html for the app's pages; collectstatic
+# copies its content-hashed assets under /static/webmail/assets/, which WhiteNoise
+# serves (pre-compressed .br/.gz included) with a cache that never revalidates.
+FACTEUR_WEBMAIL_DIR = env.string(
+    "FACTEUR_WEBMAIL_DIR", str(BASE_DIR.parent.parent / "frontend" / "dist")
+)
+STATICFILES_DIRS = (
+    [("webmail/assets", str(Path(FACTEUR_WEBMAIL_DIR) / "assets"))]
+    if (Path(FACTEUR_WEBMAIL_DIR) / "assets").is_dir()
+    else []
+)
+WHITENOISE_IMMUTABLE_FILE_TEST = r"^/static/webmail/assets/.+\.[0-9a-f]{12}\.\w+$"
+
 
 # --- Database (PostgreSQL only, psycopg 3) ----------------------------------
 def _database_from_url(url: str) -> dict[str, object]:

@@ -1,7 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from facteur.ops.health import healthz, readyz
 from facteur.ops.metrics import metrics_view
@@ -13,8 +12,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics_view, name="metrics"),
-    # Until the webmail is served here, the front door is the browsable API.
-    path("", RedirectView.as_view(url="/api/v1.0/mailboxes/", permanent=False), name="home"),
 ]
 if settings.FACTEUR_BROWSABLE_API and settings.FACTEUR_LOCAL_ACCOUNTS:
     urlpatterns.append(path("api-auth/", include("rest_framework.urls")))
+# Last: every other path is a page of the webmail.
+urlpatterns.append(path("", include("facteur.config.webmail")))

@@ -1,0 +1,49 @@
+// axe-core's checks of the rendered pages (what jsdom can judge: roles, names,
+// labels, landmarks, ARIA; not colour contrast, which needs layout).
+import { screen } from "@testing-library/react";
+import axe from "axe-core";
+import { http, HttpResponse } from "msw";
+import { describe, expect, it } from "vitest";
+
+import * as fx from "../test/fixtures";
+import { renderApp } from "../test/render";
+import { API, server } from "../test/server";
+
+async function violations(): Promise<string[]> {
+  const results = await axe.run(document.body, {
+    rules: { "color-contrast": { enabled: false } },
+    iframes: false, // message frames: sandboxed srcdoc, not this page's markup
+  });
+  return results.violations.map(
+    (violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`,
+  );
+}
+
+describe("accessibility", () => {
+  it("the login page", async () => {
+    server.use(http.get(`${API}/users/me/`, () => HttpResponse.json({ detail: "no" }, { status: 401 })));
+    renderApp("/login");
+    await screen.findByLabelText("Password");
+    expect(await violations()).toEqual([]);
+  });
+
+  it("the three panes with a thread open", async () => {
+    server.use(
+      http.get(`${API}/labels/`, () => HttpResponse.json([fx.label(), fx.label({ id: "x1", name: "Clients/ACME" })])),
+      http.get(`${API}/threads/`, () =>
+        HttpResponse.json(fx.threadList([fx.thread(), fx.thread({ id: "t2", unread_count: 0 })], "next")),
+      ),
+      http.get(`${API}/threads/:id/messages/`, () =>
+        HttpResponse.json([
+          fx.message({ id: "m1" }),
+          fx.message({ id: "m2", html_body: "<p>Hi</p>", has_remote_content: true }),
+        ]),
+      ),
+    );
+    renderApp(`/mailboxes/${fx.MAILBOX_ID}/inbox/threads/${fx.THREAD_ID}`);
+    await screen.findByRole("article");
+    await screen.findByRole("list", { name: "Labels" });
+    await screen.findByRole("button", { name: "Show more conversations" });
+    expect(await violations()).toEqual([]);
+  });
+});

@@ -1,0 +1,27 @@
+import { useTranslation } from "react-i18next";
+
+import { errorMessage } from "../api/errors";
+
+export function Loading({ label }: { label?: string }) {
+  const { t } = useTranslation();
+  return (
+    <p className="loading" role="status">
+      {label ?? t("common.loading")}
+    </p>
+  );
+}
+
+/** An API failure, readable, with a way to try again when that can help. */
+export function ErrorMessage({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
+  const { t } = useTranslation();
+  return (
+    <div className="error" role="alert">
+      <p>{errorMessage(error, t)}</p>
+      {onRetry && (
+        <button type="button" onClick={onRetry}>
+          {t("common.retry")}
+        </button>
+      )}
+    </div>
+  );
+}
