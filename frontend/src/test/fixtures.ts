@@ -115,6 +115,8 @@ export function message(overrides: Partial<Message> = {}): Message {
         delivery_status: "delivered",
         delivery_message: "",
         delivered_at: null,
+        retry_count: 0,
+        retry_at: null,
       },
     ],
     sent_at: "2026-11-20T09:00:00Z",

@@ -19,8 +19,8 @@ const second = fx.message({
   snippet: "Second message snippet",
   text_body: "Second body",
   recipients: [
-    { kind: "to", name: "User One", email: "user1@example.local", delivery_status: "delivered", delivery_message: "", delivered_at: null },
-    { kind: "cc", name: "", email: "carol@example.org", delivery_status: "delivered", delivery_message: "", delivered_at: null },
+    { kind: "to", name: "User One", email: "user1@example.local", delivery_status: "delivered", delivery_message: "", delivered_at: null, retry_count: 0, retry_at: null },
+    { kind: "cc", name: "", email: "carol@example.org", delivery_status: "delivered", delivery_message: "", delivered_at: null, retry_count: 0, retry_at: null },
   ],
   attachments: [
     {

@@ -16,4 +16,7 @@ export interface Recipient {
   readonly delivery_message: string;
   /** @nullable */
   readonly delivered_at: string | null;
+  readonly retry_count: number;
+  /** @nullable */
+  readonly retry_at: string | null;
 }

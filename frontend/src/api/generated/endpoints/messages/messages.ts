@@ -357,3 +357,71 @@ export function useMessagesRaw<TData = Awaited<ReturnType<typeof messagesRaw>>, 
 
 
 
+/**
+ * Send again, now, to the recipients that failed or wait for a retry.
+ */
+export const getMessagesRetrySendUrl = (messageId: string,) => {
+
+
+  
+
+  return `/api/v1.0/messages/${messageId}/retry-send/`
+}
+
+export const messagesRetrySend = async (messageId: string, options?: RequestInit): Promise<Message> => {
+  
+  return apiFetch<Message>(getMessagesRetrySendUrl(messageId),
+  {      
+    ...options,
+    method: 'POST'
+    
+    
+  }
+);}
+
+
+
+
+export const getMessagesRetrySendMutationOptions = <TError = ErrorType<unknown>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof messagesRetrySend>>, TError,{messageId: string}, TContext>, request?: SecondParameter<typeof apiFetch>}
+): UseMutationOptions<Awaited<ReturnType<typeof messagesRetrySend>>, TError,{messageId: string}, TContext> => {
+
+const mutationKey = ['messagesRetrySend'];
+const {mutation: mutationOptions, request: requestOptions} = options ?
+      options.mutation && 'mutationKey' in options.mutation && options.mutation.mutationKey ?
+      options
+      : {...options, mutation: {...options.mutation, mutationKey}}
+      : {mutation: { mutationKey, }, request: undefined};
+
+      
+
+
+      const mutationFn: MutationFunction<Awaited<ReturnType<typeof messagesRetrySend>>, {messageId: string}> = (props) => {
+          const {messageId} = props ?? {};
+
+          return  messagesRetrySend(messageId,requestOptions)
+        }
+
+        
+
+
+  return  { mutationFn, ...mutationOptions }}
+
+    export type MessagesRetrySendMutationResult = NonNullable<Awaited<ReturnType<typeof messagesRetrySend>>>
+    
+    export type MessagesRetrySendMutationError = ErrorType<unknown>
+
+    export const useMessagesRetrySend = <TError = ErrorType<unknown>,
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof messagesRetrySend>>, TError,{messageId: string}, TContext>, request?: SecondParameter<typeof apiFetch>}
+ , queryClient?: QueryClient): UseMutationResult<
+        Awaited<ReturnType<typeof messagesRetrySend>>,
+        TError,
+        {messageId: string},
+        TContext
+      > => {
+
+      const mutationOptions = getMessagesRetrySendMutationOptions(options);
+
+      return useMutation(mutationOptions, queryClient);
+    }
+    
