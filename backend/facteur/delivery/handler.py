@@ -1,8 +1,12 @@
 """The aiosmtpd handler shared by the LMTP and SMTP faces: RCPT checks, DATA delivery.
 
-Database work runs in a small thread pool; the event loop only talks SMTP. A reply
-is 250 only once the message is committed; any exception is a 451 so that the
-sender keeps the message and retries (ingest makes retries idempotent).
+Database work runs in a small thread pool (``FACTEUR_DELIVERY_WORKERS``); the event
+loop only talks SMTP. Messages whose DATA ends while the workers are busy wait on the
+loop and are handed to the next free worker together, to be stored in one transaction
+(group commit, ``ingest.batch``): under load a commit serves many sessions, when idle
+a message goes alone at once. A reply is 250 only once the message is committed; any
+exception is a 451 so that the sender keeps the message and retries (ingest makes
+retries idempotent).
 """
 
 from __future__ import annotations
@@ -12,32 +16,50 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from django.conf import settings
 from django.db import connections
 
 from facteur.delivery import metrics, replies, services
+from facteur.ingest.batch import Received
+from facteur.ingest.recipients import remembered_destination
 from facteur.ingest.services import IngestResult, Outcome
 
 log = logging.getLogger(__name__)
 
-# Concurrent deliveries: each thread holds one database connection.
-WORKER_THREADS = 4
+# The most messages stored in one transaction: a batch's last reply waits for all of it.
+BATCH_MAX = 32
 
 T = TypeVar("T")
 
 
+@dataclass
+class _Waiting:
+    """A message at the end of its DATA, waiting for a worker."""
+
+    message: Received
+    stored: asyncio.Future[IngestResult]
+
+
 class DeliveryHandler:
-    def __init__(self, *, max_recipients: int, workers: int = WORKER_THREADS) -> None:
+    def __init__(
+        self, *, max_recipients: int, workers: int | None = None, batch_max: int = BATCH_MAX
+    ) -> None:
         self.max_recipients = max_recipients
-        self._workers = workers
+        # Each thread holds one database connection.
+        self._workers = workers or settings.FACTEUR_DELIVERY_WORKERS
+        self._batch_max = batch_max
+        self._waiting: list[_Waiting] = []  # touched on the event loop only
+        self._batches = 0  # batches being stored
         self._threads = 0
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(
-            workers, thread_name_prefix="delivery", initializer=self._thread_started
+            self._workers, thread_name_prefix="delivery", initializer=self._thread_started
         )
 
     async def handle_RCPT(
@@ -53,7 +75,10 @@ class DeliveryHandler:
             metrics.RECIPIENTS.labels(face, metrics.REJECTED).inc()
             return replies.TOO_MANY_RECIPIENTS
         try:
-            known = await self._in_thread(services.recipient_known, address)
+            # A remembered address needs no thread (nor the database); others go ask.
+            known = remembered_destination(address) is not None or await self._in_thread(
+                services.recipient_known, address
+            )
         except Exception:
             log.exception("%s: recipient check failed", face)
             metrics.RECIPIENTS.labels(face, metrics.TEMP_FAILED).inc()
@@ -71,9 +96,7 @@ class DeliveryHandler:
         raw = envelope.original_content or b""
         recipients = list(envelope.rcpt_tos)
         try:
-            result: IngestResult | None = await self._in_thread(
-                lambda: services.deliver(raw=raw, recipients=recipients)
-            )
+            result: IngestResult | None = await self._store(Received(raw, recipients))
         except Exception:
             log.exception("%s: delivery failed, answering 4xx", face)
             result = None
@@ -101,6 +124,49 @@ class DeliveryHandler:
             elapsed * 1000,
         )
         return answer
+
+    @property
+    def waiting(self) -> int:
+        """Messages at the end of their DATA, waiting for a free worker."""
+        return len(self._waiting)
+
+    async def _store(self, message: Received) -> IngestResult:
+        stored: asyncio.Future[IngestResult] = asyncio.get_running_loop().create_future()
+        self._waiting.append(_Waiting(message, stored))
+        self._dispatch()
+        return await stored
+
+    def _dispatch(self) -> None:
+        """Hand the waiting messages to free workers, up to ``batch_max`` per batch."""
+        loop = asyncio.get_running_loop()
+        while self._waiting and self._batches < self._workers:
+            batch = self._waiting[: self._batch_max]
+            del self._waiting[: self._batch_max]
+            self._batches += 1
+            metrics.BATCH_SIZE.observe(len(batch))
+            try:
+                done = self._executor.submit(services.deliver_batch, [w.message for w in batch])
+            except RuntimeError as exc:  # closed: the service is stopping
+                done = Future()
+                done.set_exception(exc)
+            done.add_done_callback(
+                lambda f, batch=batch: loop.call_soon_threadsafe(self._stored, batch, f)
+            )
+
+    def _stored(self, batch: list[_Waiting], done: Future) -> None:
+        self._batches -= 1
+        try:
+            results = done.result()
+        except Exception as exc:  # the batch as a whole: every message gets a 451
+            results = [exc] * len(batch)
+        for waiting, result in zip(batch, results, strict=True):
+            if waiting.stored.done():  # the session went away meanwhile
+                continue
+            if isinstance(result, Exception):
+                waiting.stored.set_exception(result)
+            else:
+                waiting.stored.set_result(result)
+        self._dispatch()
 
     def close(self) -> None:
         """Wait for running deliveries, then close the worker threads' connections."""

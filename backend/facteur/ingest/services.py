@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from facteur.blobs.models import Blob
 from facteur.blobs.services import blob_put
+from facteur.ingest import batching
 from facteur.ingest.parse import ParsedMessage, Person, parse_message, unparsed
 from facteur.ingest.recipients import Destination, destination_for
 from facteur.ingest.rows import insert_statement, insert_together
@@ -78,7 +79,7 @@ def ingest_message(
         address = recipient.strip().strip("<>")
         destination = destination_for(address)
         if destination is None:
-            INGESTED.labels(Outcome.UNKNOWN_RECIPIENT.value).inc()
+            batching.after_commit(INGESTED.labels(Outcome.UNKNOWN_RECIPIENT.value).inc)
             outcomes.append(RecipientOutcome(address, Outcome.UNKNOWN_RECIPIENT, None))
             continue
         mailbox_id = destination.mailbox_id
@@ -87,10 +88,11 @@ def ingest_message(
             by_mailbox[mailbox_id] = delivery.to_mailbox(destination)
             outcome = by_mailbox[mailbox_id][0]
             label = "malformed" if outcome is Outcome.STORED and parsed.is_malformed else outcome
-            INGESTED.labels(str(label)).inc()
+            batching.after_commit(INGESTED.labels(str(label)).inc)
         outcome, message_id = by_mailbox[mailbox_id]
         outcomes.append(RecipientOutcome(address, outcome, message_id))
-    INGEST_LATENCY.observe(time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    batching.after_commit(lambda: INGEST_LATENCY.observe(elapsed))
     parsed = delivery.parsed  # unparsed if the database refused the parsed fields
     return IngestResult(
         recipients=outcomes, is_malformed=parsed.is_malformed, parse_errors=parsed.errors
@@ -115,11 +117,11 @@ class _Delivery:
             return self._commit(destination)
         except IntegrityError as exc:
             # A concurrent delivery of the same bytes committed first: that is a retry too.
-            if _constraint(exc) != _DELIVERY_CONSTRAINT:
-                raise
+            if _constraint(exc) != _DELIVERY_CONSTRAINT or batching.active():
+                raise  # in a batch: the transaction is spoilt, the batch goes one by one
             return Outcome.DUPLICATE, self._existing_copy(destination)
         except (DataError, UnicodeEncodeError):
-            if self.unparsed:
+            if self.unparsed or batching.active():
                 raise
             # A parsed value the database (or the driver) refused is a parser bug; it must
             # not bounce the mail forever, so store it unparsed (the raw bytes say it all).
@@ -129,7 +131,8 @@ class _Delivery:
 
     def _commit(self, destination: Destination) -> tuple[Outcome, uuid.UUID | None]:
         try:
-            with transaction.atomic():
+            # In a batch, the batch's transaction holds the copy (no savepoint).
+            with transaction.atomic(savepoint=not batching.active()):
                 outcome = self._store(destination)
         except Exception:
             self._pending.clear()  # blobs written by the rolled-back transaction are gone
