@@ -39,7 +39,9 @@ def ingest_batch(messages: Sequence[Received]) -> list[IngestResult | Exception]
             with transaction.atomic():
                 _lock_mailboxes(messages)
                 with batching.opened():
-                    return [ingest_message(raw=m.raw, recipients=m.recipients) for m in messages]
+                    results = [ingest_message(raw=m.raw, recipients=m.recipients) for m in messages]
+                    batching.flush()
+                return results
         except Exception:
             log.warning(
                 "storing %d messages together failed; storing them one by one",

@@ -4,7 +4,9 @@
 copy without a savepoint of its own (two round trips less per copy) and gives up at the
 first error instead of recovering in place, since the batch's transaction is spoilt:
 the batch is rolled back whole and its messages are stored again one by one. What must
-happen only once a copy is committed (metrics) is deferred to the batch's commit.
+happen only once a copy is committed (metrics) is deferred to the batch's commit, and
+statements that take a list (thread counters, unread marks) run once for the whole
+batch, just before it commits.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from django.db import transaction
 
@@ -27,10 +30,12 @@ def active() -> bool:
 def opened() -> Iterator[None]:
     """Mark this thread as inside a batch (the caller holds the transaction open)."""
     _local.active = True
+    _local.gathered = {}
     try:
         yield
     finally:
         _local.active = False
+        _local.gathered = {}
 
 
 def after_commit(action: Callable[[], object]) -> None:
@@ -39,3 +44,20 @@ def after_commit(action: Callable[[], object]) -> None:
         transaction.on_commit(action)
     else:
         action()
+
+
+def gather(action: Callable[[list[Any]], object], item: object) -> None:
+    """``action([item])`` now, or ``action`` once with the items of the whole batch
+    when it is flushed (before it commits)."""
+    if not active():
+        action([item])
+    else:
+        _local.gathered.setdefault(action, []).append(item)
+
+
+def flush() -> None:
+    """Run the gathered actions (in the order they were first gathered), each once."""
+    gathered = getattr(_local, "gathered", None)
+    while gathered:
+        action = next(iter(gathered))
+        action(gathered.pop(action))

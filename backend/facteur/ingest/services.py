@@ -184,9 +184,10 @@ class _Delivery:
                 Message, [self._message_row(message_id, thread_id, destination, is_sender)]
             ),
         )
-        threads_refresh(thread_ids=[thread_id], may_empty=False)
+        # In a batch, one statement each for all its messages (before its commit).
+        batching.gather(_refresh_threads, thread_id)
         if not is_sender:  # what the mailbox wrote itself is not news to its members
-            unread_mark_for_members(message_ids=[message_id])
+            batching.gather(_mark_unread, message_id)
         # Sorted, so that concurrent deliveries lock contact rows in the same order.
         contacts_record(
             mailbox_id=destination.mailbox_id,
@@ -248,6 +249,14 @@ class _Delivery:
         if blob is None:
             blob = self._pending[key] = blob_put(data=data)
         return blob
+
+
+def _refresh_threads(thread_ids: list[uuid.UUID]) -> None:
+    threads_refresh(thread_ids=thread_ids, may_empty=False)
+
+
+def _mark_unread(message_ids: list[uuid.UUID]) -> None:
+    unread_mark_for_members(message_ids=message_ids)
 
 
 def _by_email(person: Person) -> str:

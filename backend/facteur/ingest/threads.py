@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 
 from django.db import connection
 
+from facteur.ingest import batching
 from facteur.ingest.parse import ParsedMessage
 from facteur.ingest.rows import execute_bound
 from facteur.ingest.subjects import has_reply_prefix, subject_core, subject_key
@@ -147,6 +148,8 @@ def _thread_by_subject(
     key = subject_key(subject)
     if not key:
         return None
+    # In a batch, thread activity dates wait for its end: bring them up to date first.
+    batching.flush()
     # Tags such as "[ext]" may sit in one subject and not the other: match on what follows.
     core = subject_core(subject)
     with connection.cursor() as cursor:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 from prometheus_client import REGISTRY
 
 from facteur.blobs.models import Blob
@@ -80,6 +82,22 @@ def test_a_reply_in_the_same_batch_joins_its_parent(team):
     assert all(stored(r) for r in results)
     assert Thread.objects.count() == 1
     assert Thread.objects.get().message_count == 2
+
+
+def test_a_thread_revived_earlier_in_the_batch_is_found_by_subject(team):
+    """Thread counters and dates are refreshed once per batch, but before a lookup by
+    subject, which reads the activity date."""
+    old = mail(1)
+    ingest_message(
+        raw=old.raw, recipients=old.recipients, received_at=timezone.now() - timedelta(days=10)
+    )
+    answer = mail(2, subject="Re: Budget review", in_reply_to="m1@sender.example")
+    subject_only = mail(3, subject="Re: Budget review")  # no reference: matched by subject
+    results = ingest_batch([answer, subject_only])
+
+    assert all(stored(r) for r in results)
+    assert Thread.objects.count() == 1
+    assert Thread.objects.get().message_count == 3
 
 
 def test_a_retry_in_a_batch_is_a_duplicate(team):
