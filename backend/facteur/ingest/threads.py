@@ -39,17 +39,25 @@ SUBJECT_WINDOW = timedelta(days=7)
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
+# Two index scans rather than one OR: the statement is prepared, and PostgreSQL's
+# generic plan for an OR of parameters scanned every message of the mailbox
+# (3.3 ms at 240 messages, growing with the mailbox; 0.1 ms this way, flat).
 _RELATED_SQL = """
 SELECT id, thread_id, mime_id, in_reply_to, content_hash FROM mail_message
+WHERE mailbox_id = %(mailbox)s AND NOT is_draft AND mime_id = ANY(%(ids)s)
+UNION ALL
+SELECT id, thread_id, mime_id, in_reply_to, content_hash FROM mail_message
 WHERE mailbox_id = %(mailbox)s AND NOT is_draft
-  AND (mime_id = ANY(%(ids)s) OR in_reply_to = %(own)s)
+  AND in_reply_to = %(own)s AND in_reply_to <> ''  -- the partial index's condition
 LIMIT 500
 """
 # Without a Message-ID only the bytes identify a retry, and nothing can answer it.
 _RELATED_WITHOUT_ID_SQL = """
 SELECT id, thread_id, mime_id, in_reply_to, content_hash FROM mail_message
-WHERE mailbox_id = %(mailbox)s AND NOT is_draft
-  AND (mime_id = ANY(%(ids)s) OR (mime_id = '' AND content_hash = %(hash)s))
+WHERE mailbox_id = %(mailbox)s AND NOT is_draft AND mime_id = ANY(%(ids)s)
+UNION ALL
+SELECT id, thread_id, mime_id, in_reply_to, content_hash FROM mail_message
+WHERE mailbox_id = %(mailbox)s AND NOT is_draft AND mime_id = '' AND content_hash = %(hash)s
 LIMIT 500
 """
 
