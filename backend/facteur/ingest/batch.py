@@ -6,6 +6,10 @@ message's outcome counts only once the whole batch is committed. Any error rolls
 batch back whole and its messages are stored again one by one, each with its own
 outcome: one bad message costs the others a second try, never their delivery, and a
 message reported stored is always committed.
+
+Every transaction here first locks the mailboxes it writes to, in sorted order, so
+that two of them (batches, or messages retried alone) never wait for each other in
+a cycle: those writing to a same mailbox take turns.
 """
 
 from __future__ import annotations
@@ -34,26 +38,30 @@ class Received:
 def ingest_batch(messages: Sequence[Received]) -> list[IngestResult | Exception]:
     """Store each message as ``ingest_message`` would; in order, its result or the
     exception that kept it from being stored (a retry is idempotent)."""
-    if len(messages) > 1:
-        try:
-            with transaction.atomic():
-                _lock_mailboxes(messages)
-                with batching.opened():
-                    results = [ingest_message(raw=m.raw, recipients=m.recipients) for m in messages]
-                    batching.flush()
-                return results
-        except Exception:
-            log.warning(
-                "storing %d messages together failed; storing them one by one",
-                len(messages),
-                exc_info=True,
-            )
+    try:
+        with transaction.atomic():
+            _lock_mailboxes(messages)
+            with batching.opened():
+                results = [ingest_message(raw=m.raw, recipients=m.recipients) for m in messages]
+                batching.flush()
+        return results
+    except Exception:
+        log.warning(
+            "storing %d message(s) together failed; storing them one by one",
+            len(messages),
+            exc_info=True,
+        )
     return [_alone(message) for message in messages]
 
 
 def _alone(message: Received) -> IngestResult | Exception:
+    """One message in its own transaction, with ingest's recovery (a parsed value the
+    database refuses, a concurrent copy), and its mailboxes locked like a batch's."""
     try:
-        return ingest_message(raw=message.raw, recipients=message.recipients)
+        with transaction.atomic():
+            _lock_mailboxes([message])
+            with batching.opened(shared=False):
+                return ingest_message(raw=message.raw, recipients=message.recipients)
     except Exception as exc:  # this message's own failure; the caller answers for it
         return exc
 

@@ -22,25 +22,27 @@ _local = threading.local()
 
 
 def active() -> bool:
-    """Whether this thread is inside a batch's transaction."""
+    """Whether this thread is inside a batch's shared transaction."""
     return getattr(_local, "active", False)
 
 
 @contextmanager
-def opened() -> Iterator[None]:
-    """Mark this thread as inside a batch (the caller holds the transaction open)."""
-    _local.active = True
-    _local.gathered = {}
+def opened(*, shared: bool = True) -> Iterator[None]:
+    """Mark this thread as inside a transaction held open by the caller: a batch's
+    (``shared``), or one message's retried alone after its batch failed (each copy
+    then has its savepoint and its own recovery); either way, ``after_commit``
+    waits for the caller's commit."""
+    _local.active, _local.deferring, _local.gathered = shared, True, {}
     try:
         yield
     finally:
-        _local.active = False
-        _local.gathered = {}
+        _local.active, _local.deferring, _local.gathered = False, False, {}
 
 
 def after_commit(action: Callable[[], object]) -> None:
-    """Run ``action`` now, or once the batch commits (never if it rolls back)."""
-    if active():
+    """Run ``action`` now, or once the caller's transaction commits (never if it
+    rolls back)."""
+    if getattr(_local, "deferring", False):
         transaction.on_commit(action)
     else:
         action()

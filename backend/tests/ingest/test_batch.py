@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.utils import timezone
 from prometheus_client import REGISTRY
 
 from facteur.blobs.models import Blob
 from facteur.domains.services import access_grant, domain_create, mailbox_create
+from facteur.ingest import batch
 from facteur.ingest.batch import Received, ingest_batch
 from facteur.ingest.services import IngestResult, Outcome, ingest_message
 from facteur.mail.models import Contact, Message, Thread, UnreadMark
@@ -138,3 +141,25 @@ def test_a_single_message_goes_alone(team, poisoned_subject):
     assert isinstance(ingest_batch([mail(1, subject=poisoned_subject)])[0], Exception)
     assert stored(ingest_batch([mail(2)])[0])
     assert Message.objects.count() == 1
+
+
+def test_a_message_alone_waits_for_its_mailbox_like_a_batch(team):
+    """Every transaction of ingest_batch locks its mailboxes first, a single message
+    included: one writing alone and a batch never wait for each other in a cycle."""
+    results = []
+
+    def deliver_alone():
+        try:
+            results.extend(ingest_batch([mail(1)]))
+        finally:
+            connections.close_all()
+
+    worker = threading.Thread(target=deliver_alone)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [batch._lock_key(team.pk)])
+        worker.start()
+        time.sleep(0.5)
+        assert not results  # waiting for the mailbox
+    worker.join(10)
+    assert stored(results[0])
