@@ -30,7 +30,7 @@ from facteur.ingest.rows import insert_statement, insert_together
 from facteur.ingest.subjects import strip_prefixes
 from facteur.ingest.threads import place_message
 from facteur.mail.models import Attachment, Message, MessageRecipient, Thread
-from facteur.mail.services.contacts import contacts_record
+from facteur.mail.services.contacts import Use, contacts_record_uses
 from facteur.mail.services.threads import threads_refresh
 from facteur.mail.services.unread import unread_mark_for_members
 from facteur.ops.metrics import INGEST_LATENCY, INGESTED
@@ -188,10 +188,9 @@ class _Delivery:
         batching.gather(_refresh_threads, thread_id)
         if not is_sender:  # what the mailbox wrote itself is not news to its members
             batching.gather(_mark_unread, message_id)
-        # Sorted, so that concurrent deliveries lock contact rows in the same order.
-        contacts_record(
-            mailbox_id=destination.mailbox_id,
-            people=[(p.name, p.email) for p in sorted(people, key=_by_email) if p.email not in own],
+        batching.gather(
+            _record_contacts,
+            (destination.mailbox_id, [(p.name, p.email) for p in people if p.email not in own]),
         )
         return Outcome.STORED, message_id
 
@@ -259,8 +258,9 @@ def _mark_unread(message_ids: list[uuid.UUID]) -> None:
     unread_mark_for_members(message_ids=message_ids)
 
 
-def _by_email(person: Person) -> str:
-    return person.email
+def _record_contacts(uses: list[Use]) -> None:
+    # Rows in (mailbox, address) order, so that concurrent deliveries lock them alike.
+    contacts_record_uses(uses=uses)
 
 
 def _recipient_rows(message_id: uuid.UUID, parsed: ParsedMessage) -> list[dict[str, object]]:
