@@ -336,7 +336,6 @@ def main() -> int:
         )  # fmt: skip
         master_pid = int((mta.root / "spool" / "pid" / "master.pid").read_text().split()[0])
 
-        batches_before = batch_sizes(metrics_port)
         rss = RssSampler(delivery.pid)
         rss.start()
         stack.callback(rss.stop)
@@ -360,6 +359,7 @@ def main() -> int:
             "SMTP clients (this process)": [os.getpid()],
         }
         cpu_before = {name: sum(map(tree_cpu, pids)) for name, pids in groups.items()}
+        batches_before = batch_sizes(metrics_port)
         system_before = psutil.cpu_times()
         load_before = os.getloadavg()[0]
 
