@@ -2,7 +2,8 @@
 
 Every inbound path (LMTP delivery service, SMTP listener, demo seeding,
 imports) calls ``ingest_message``. Each recipient mailbox gets its own copy in
-its own transaction, so what is reported stored is committed. Bad input never
+its own transaction (the delivery service's batches hold several messages in
+one: ``ingest.batch``), so what is reported stored is committed. Bad input never
 raises (it is stored and flagged malformed); infrastructure failures (the
 database down) do, so that the SMTP layer answers 4xx and the sender retries.
 A retry of a delivery that partly succeeded stores only what is missing.

@@ -118,7 +118,9 @@ def _lock_conversation(mailbox_id: uuid.UUID, mime_ids: list[str]) -> None:
 
     A message and its reply share the parent's id, a reply and a reply to it
     share the reply's id. Locks are taken in a fixed (sorted) order, so two
-    deliveries can wait for each other but never deadlock.
+    deliveries can wait for each other but never deadlock. (A batch of the
+    delivery service holds several messages' locks, taken one message after the
+    other; the mailbox locks it takes first keep two batches from meeting here.)
     """
     if not mime_ids:
         return
