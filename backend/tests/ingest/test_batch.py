@@ -76,6 +76,20 @@ def test_a_batch_is_one_transaction(team):
     assert Contact.objects.get(email="bob@sender.example").use_count == 3
 
 
+def test_contacts_of_a_batch_keep_the_latest_name_and_count_each_message(team):
+    results = ingest_batch([
+        mail(1, sender="Bob Martin <bob@sender.example>", cc="carol@x.example"),
+        mail(2, sender="bob@sender.example", subject="Two"),  # no name: the last one stays
+        mail(3, sender="Robert Martin <BOB@sender.example>", subject="Three"),
+        mail(4, sender="bob@sender.example", cc="bob@sender.example", subject="Four"),
+    ])  # fmt: skip
+
+    assert all(stored(r) for r in results)
+    bob = Contact.objects.get(email="bob@sender.example")
+    assert (bob.name, bob.use_count) == ("Robert Martin", 4)  # once per message
+    assert Contact.objects.get(email="carol@x.example").use_count == 1
+
+
 def test_a_reply_in_the_same_batch_joins_its_parent(team):
     reply = mail(
         2, subject="Re: Budget review", in_reply_to="m1@sender.example",
