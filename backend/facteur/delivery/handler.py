@@ -4,7 +4,9 @@ Database work runs in a small thread pool (``FACTEUR_DELIVERY_WORKERS``); the ev
 loop only talks SMTP. Messages whose DATA ends while the workers are busy wait on the
 loop and are handed to the next free worker together, to be stored in one transaction
 (group commit, ``ingest.batch``): under load a commit serves many sessions, when idle
-a message goes alone at once. A reply is 250 only once the message is committed; any
+a message goes alone at once. A batch takes no message for a mailbox that another
+batch is writing to (it would only wait for that batch's mailbox lock); those wait
+for the next one. A reply is 250 only once the message is committed; any
 exception is a 451 so that the sender keeps the message and retries (ingest makes
 retries idempotent).
 """
@@ -15,6 +17,7 @@ import asyncio
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -43,6 +46,7 @@ class _Waiting:
     """A message at the end of its DATA, waiting for a worker."""
 
     message: Received
+    mailboxes: frozenset[uuid.UUID]  # those RCPT found (remembered), for dispatching
     stored: asyncio.Future[IngestResult]
 
 
@@ -55,7 +59,7 @@ class DeliveryHandler:
         self._workers = workers or settings.FACTEUR_DELIVERY_WORKERS
         self._batch_max = batch_max
         self._waiting: list[_Waiting] = []  # touched on the event loop only
-        self._batches = 0  # batches being stored
+        self._writing: list[frozenset[uuid.UUID]] = []  # mailboxes of each batch in hand
         self._threads = 0
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(
@@ -132,17 +136,28 @@ class DeliveryHandler:
 
     async def _store(self, message: Received) -> IngestResult:
         stored: asyncio.Future[IngestResult] = asyncio.get_running_loop().create_future()
-        self._waiting.append(_Waiting(message, stored))
+        destinations = (remembered_destination(r) for r in message.recipients)
+        mailboxes = frozenset(d.mailbox_id for d in destinations if d is not None)
+        self._waiting.append(_Waiting(message, mailboxes, stored))
         self._dispatch()
         return await stored
 
     def _dispatch(self) -> None:
-        """Hand the waiting messages to free workers, up to ``batch_max`` per batch."""
+        """Hand the waiting messages to free workers, up to ``batch_max`` per batch, in
+        order of arrival, leaving those for mailboxes another batch is writing to."""
         loop = asyncio.get_running_loop()
-        while self._waiting and self._batches < self._workers:
-            batch = self._waiting[: self._batch_max]
-            del self._waiting[: self._batch_max]
-            self._batches += 1
+        while self._waiting and len(self._writing) < self._workers:
+            busy = frozenset().union(*self._writing)
+            batch: list[_Waiting] = []
+            later: list[_Waiting] = []
+            for waiting in self._waiting:
+                free = len(batch) < self._batch_max and busy.isdisjoint(waiting.mailboxes)
+                (batch if free else later).append(waiting)
+            if not batch:
+                return  # each waits for a mailbox being written: the next batch's turn
+            self._waiting = later
+            mailboxes = frozenset().union(*(w.mailboxes for w in batch))
+            self._writing.append(mailboxes)
             metrics.BATCH_SIZE.observe(len(batch))
             try:
                 done = self._executor.submit(services.deliver_batch, [w.message for w in batch])
@@ -150,11 +165,13 @@ class DeliveryHandler:
                 done = Future()
                 done.set_exception(exc)
             done.add_done_callback(
-                lambda f, batch=batch: loop.call_soon_threadsafe(self._stored, batch, f)
+                lambda f, batch=batch, mailboxes=mailboxes: loop.call_soon_threadsafe(
+                    self._stored, batch, mailboxes, f
+                )
             )
 
-    def _stored(self, batch: list[_Waiting], done: Future) -> None:
-        self._batches -= 1
+    def _stored(self, batch: list[_Waiting], mailboxes: frozenset, done: Future) -> None:
+        self._writing.remove(mailboxes)
         try:
             results = done.result()
         except Exception as exc:  # the batch as a whole: every message gets a 451

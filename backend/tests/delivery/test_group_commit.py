@@ -94,3 +94,28 @@ def test_a_failing_message_gets_451_and_the_others_250(serve, mailboxes):
     stored = Message.objects.filter(mailbox=mailboxes.alice)
     assert sorted(stored.values_list("subject", flat=True)) == ["One", "Three"]
     assert transactions(subjects) == 2
+
+
+def test_a_free_worker_skips_messages_for_a_mailbox_being_written(serve, mailboxes):
+    """Bob's mailbox is being written (and held): his next message waits for that batch,
+    Alice's goes to the other worker at once instead of queueing behind Bob's lock."""
+    server = serve(workers=2)
+    for address in ("alice@facteur.test", "bob@facteur.test"):
+        destination_for(address)
+    handler, port = server.server.handler, server.lmtp_port
+    to_bob = make_mail(to="bob@facteur.test", subject="Bob")
+    with ThreadPoolExecutor(3) as pool:
+        with transaction.atomic():
+            Mailbox.objects.select_for_update().get(pk=mailboxes.bob.pk)
+            first = pool.submit(deliver, port, "bob@facteur.test", to_bob)
+            eventually(a_delivery_waits_on_a_lock)
+            second = pool.submit(
+                deliver, port, "bob@facteur.test", make_mail(to="bob@facteur.test")
+            )
+            eventually(lambda: handler.waiting == 1)
+            to_alice = pool.submit(deliver, port, "alice@facteur.test", make_mail(subject="A"))
+            assert to_alice.result(10) == [replies.DELIVERED]  # while Bob's row is held
+            assert handler.waiting == 1  # Bob's second message still waits its turn
+        assert first.result(30) == second.result(30) == [replies.DELIVERED]
+
+    assert Message.objects.filter(mailbox=mailboxes.bob).count() == 2
