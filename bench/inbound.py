@@ -305,12 +305,14 @@ def main() -> int:
     with ExitStack() as stack:
         stack.callback(processes.stop_all)
         api_port, policy_port, lmtp_port = free_port(), free_port(), free_port()
+        metrics_port = free_port()
         web = processes.start("gunicorn", [
             str(BIN / "gunicorn"), "facteur.config.wsgi:application",
             "--bind", f"127.0.0.1:{api_port}", "--workers", "1", "--timeout", "60",
         ], env)  # fmt: skip
         delivery = processes.start("delivery", [
             str(BIN / "facteur-delivery"), "--no-smtp", "--lmtp-port", str(lmtp_port),
+            "--metrics-port", str(metrics_port),
         ], env)  # fmt: skip
         api = f"http://127.0.0.1:{api_port}"
         policy = processes.start("policy", [
@@ -357,6 +359,7 @@ def main() -> int:
             "SMTP clients (this process)": [os.getpid()],
         }
         cpu_before = {name: sum(map(tree_cpu, pids)) for name, pids in groups.items()}
+        batches_before = batch_sizes(metrics_port)
         system_before = psutil.cpu_times()
         load_before = os.getloadavg()[0]
 
@@ -369,6 +372,7 @@ def main() -> int:
         elapsed = done - clients.first_connect
 
         cpu = {name: sum(map(tree_cpu, pids)) - cpu_before[name] for name, pids in groups.items()}
+        batches = [a - b for a, b in zip(batch_sizes(metrics_port), batches_before, strict=True)]
         system_after = psutil.cpu_times()
         load_after = os.getloadavg()[0]
         rss.stop()
@@ -438,6 +442,9 @@ def main() -> int:
         print(f"delivery service DATA (receive + ingest + commit): {len(handler_ms)} messages, "
               f"p50 {percentile(handler_ms, 0.5):.1f} ms, p95 {percentile(handler_ms, 0.95):.1f} "
               f"ms, p99 {percentile(handler_ms, 0.99):.1f} ms")  # fmt: skip
+    if batches[0]:
+        print(f"group commit: {batches[1]:.0f} messages in {batches[0]:.0f} transactions "
+              f"({batches[1] / batches[0]:.1f} per transaction on average)")  # fmt: skip
     print("CPU over the run (s, and per message in ms): "
           + "; ".join(f"{name} {seconds:.1f} ({seconds / count * 1000:.2f})"
                       for name, seconds in cpu.items()))  # fmt: skip
@@ -460,6 +467,15 @@ def main() -> int:
     else:
         shutil.rmtree(log_dir, ignore_errors=True)
     return 0 if complete and not clients.failures else 1
+
+
+def batch_sizes(port: int) -> tuple[float, float]:
+    """(batches, messages) the delivery service has stored so far, from its metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    found = dict(re.findall(r"^facteur_delivery_batch_messages_(count|sum) ([0-9.e+]+)$",
+                            text, re.MULTILINE))  # fmt: skip
+    return float(found.get("count", 0)), float(found.get("sum", 0))
 
 
 def postfix_version() -> str:

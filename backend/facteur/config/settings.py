@@ -163,6 +163,10 @@ FACTEUR_LMTP_HOST = env.string("FACTEUR_LMTP_HOST", "127.0.0.1")
 FACTEUR_LMTP_PORT = env.integer("FACTEUR_LMTP_PORT", 2424, minimum=1)
 FACTEUR_SMTP_LISTENER_PORT = env.integer("FACTEUR_SMTP_LISTENER_PORT", 2525, minimum=1)
 FACTEUR_MAX_RECIPIENTS = env.integer("FACTEUR_MAX_RECIPIENTS", 1000, minimum=1)
+# Threads of the delivery service that store mail, one database connection each; the
+# messages of concurrent LMTP sessions are stored together (one transaction per batch).
+# Postfix's lmtp_destination_concurrency_limit (mta/in) should stay a few times this.
+FACTEUR_DELIVERY_WORKERS = env.integer("FACTEUR_DELIVERY_WORKERS", 2, minimum=1)
 # Shared secret of the MTA components (policy service, operator) calling /api/internal/.
 FACTEUR_SERVICE_TOKEN = env.string("FACTEUR_SERVICE_TOKEN", "")
 # Outbound: "relay" hands mail to MTA-out (Postfix), "direct" talks to recipients' MX.

@@ -1,8 +1,14 @@
 """The aiosmtpd handler shared by the LMTP and SMTP faces: RCPT checks, DATA delivery.
 
-Database work runs in a small thread pool; the event loop only talks SMTP. A reply
-is 250 only once the message is committed; any exception is a 451 so that the
-sender keeps the message and retries (ingest makes retries idempotent).
+Database work runs in a small thread pool (``FACTEUR_DELIVERY_WORKERS``); the event
+loop only talks SMTP. Messages whose DATA ends while the workers are busy wait on the
+loop and are handed to the next free worker together, to be stored in one transaction
+(group commit, ``ingest.batch``): under load a commit serves many sessions, when idle
+a message goes alone at once. A batch takes no message for a mailbox that another
+batch is writing to (it would only wait for that batch's mailbox lock); those wait
+for the next one. A reply is 250 only once the message is committed; any
+exception is a 451 so that the sender keeps the message and retries (ingest makes
+retries idempotent).
 """
 
 from __future__ import annotations
@@ -11,36 +17,56 @@ import asyncio
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from django.conf import settings
 from django.db import connections
 
 from facteur.delivery import metrics, replies, services
+from facteur.ingest.batch import Received
+from facteur.ingest.recipients import remembered_destination
 from facteur.ingest.services import IngestResult, Outcome
 
 log = logging.getLogger(__name__)
 
-# Concurrent deliveries: each thread holds one database connection.
-WORKER_THREADS = 4
 # How long ``close`` waits for deliveries still running (stuck in the database, say).
 CLOSE_TIMEOUT_SECONDS = 10.0
+# The most messages stored in one transaction: a batch's last reply waits for all of it.
+BATCH_MAX = 32
 
 T = TypeVar("T")
 
 
+@dataclass
+class _Waiting:
+    """A message at the end of its DATA, waiting for a worker."""
+
+    message: Received
+    mailboxes: frozenset[uuid.UUID]  # those RCPT found (remembered), for dispatching
+    stored: asyncio.Future[IngestResult]
+
+
 class DeliveryHandler:
-    def __init__(self, *, max_recipients: int, workers: int = WORKER_THREADS) -> None:
+    def __init__(
+        self, *, max_recipients: int, workers: int | None = None, batch_max: int = BATCH_MAX
+    ) -> None:
         self.max_recipients = max_recipients
-        self._workers = workers
+        # Each thread holds one database connection.
+        self._workers = workers or settings.FACTEUR_DELIVERY_WORKERS
+        self._batch_max = batch_max
+        self._waiting: list[_Waiting] = []  # touched on the event loop only
+        self._writing: list[frozenset[uuid.UUID]] = []  # mailboxes of each batch in hand
         self._threads = 0
         self._running = 0  # functions running in the worker threads right now
         self._state = threading.Condition()
         self._executor = ThreadPoolExecutor(
-            workers, thread_name_prefix="delivery", initializer=self._thread_started
+            self._workers, thread_name_prefix="delivery", initializer=self._thread_started
         )
 
     async def handle_RCPT(
@@ -56,7 +82,10 @@ class DeliveryHandler:
             metrics.RECIPIENTS.labels(face, metrics.REJECTED).inc()
             return replies.TOO_MANY_RECIPIENTS
         try:
-            known = await self._in_thread(services.recipient_known, address)
+            # A remembered address needs no thread (nor the database); others go ask.
+            known = remembered_destination(address) is not None or await self._in_thread(
+                services.recipient_known, address
+            )
         except Exception:
             log.exception("%s: recipient check failed", face)
             metrics.RECIPIENTS.labels(face, metrics.TEMP_FAILED).inc()
@@ -74,9 +103,7 @@ class DeliveryHandler:
         raw = envelope.original_content or b""
         recipients = list(envelope.rcpt_tos)
         try:
-            result: IngestResult | None = await self._in_thread(
-                lambda: services.deliver(raw=raw, recipients=recipients)
-            )
+            result: IngestResult | None = await self._store(Received(raw, recipients))
         except Exception:
             log.exception("%s: delivery failed, answering 4xx", face)
             result = None
@@ -104,6 +131,64 @@ class DeliveryHandler:
             elapsed * 1000,
         )
         return answer
+
+    @property
+    def waiting(self) -> int:
+        """Messages at the end of their DATA, waiting for a free worker."""
+        return len(self._waiting)
+
+    async def _store(self, message: Received) -> IngestResult:
+        stored: asyncio.Future[IngestResult] = asyncio.get_running_loop().create_future()
+        destinations = (remembered_destination(r) for r in message.recipients)
+        mailboxes = frozenset(d.mailbox_id for d in destinations if d is not None)
+        self._waiting.append(_Waiting(message, mailboxes, stored))
+        self._dispatch()
+        return await stored
+
+    def _dispatch(self) -> None:
+        """Hand the waiting messages to free workers, up to ``batch_max`` per batch, in
+        order of arrival, leaving those for mailboxes another batch is writing to."""
+        loop = asyncio.get_running_loop()
+        while self._waiting and len(self._writing) < self._workers:
+            busy = frozenset().union(*self._writing)
+            batch: list[_Waiting] = []
+            later: list[_Waiting] = []
+            for waiting in self._waiting:
+                free = len(batch) < self._batch_max and busy.isdisjoint(waiting.mailboxes)
+                (batch if free else later).append(waiting)
+            if not batch:
+                return  # each waits for a mailbox being written: the next batch's turn
+            self._waiting = later
+            mailboxes = frozenset().union(*(w.mailboxes for w in batch))
+            self._writing.append(mailboxes)
+            metrics.BATCH_SIZE.observe(len(batch))
+            try:
+                done = self._executor.submit(
+                    self._counted, services.deliver_batch, [w.message for w in batch]
+                )
+            except RuntimeError as exc:  # closed: the service is stopping
+                done = Future()
+                done.set_exception(exc)
+            done.add_done_callback(
+                lambda f, batch=batch, mailboxes=mailboxes: loop.call_soon_threadsafe(
+                    self._stored, batch, mailboxes, f
+                )
+            )
+
+    def _stored(self, batch: list[_Waiting], mailboxes: frozenset, done: Future) -> None:
+        self._writing.remove(mailboxes)
+        try:
+            results = done.result()
+        except Exception as exc:  # the batch as a whole: every message gets a 451
+            results = [exc] * len(batch)
+        for waiting, result in zip(batch, results, strict=True):
+            if waiting.stored.done():  # the session went away meanwhile
+                continue
+            if isinstance(result, Exception):
+                waiting.stored.set_exception(result)
+            else:
+                waiting.stored.set_result(result)
+        self._dispatch()
 
     def close(self, timeout: float = CLOSE_TIMEOUT_SECONDS) -> bool:
         """Wait up to ``timeout`` for running deliveries, then close the worker threads'

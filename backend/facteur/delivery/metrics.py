@@ -15,6 +15,11 @@ DATA_LATENCY = Histogram(
     ["face"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+BATCH_SIZE = Histogram(
+    "facteur_delivery_batch_messages",
+    "Messages stored together in one transaction (group commit)",
+    buckets=(1, 2, 4, 8, 16, 32),
+)
 
 ACCEPTED = "accepted"
 REJECTED = "rejected"

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from django.db import close_old_connections
 
+from facteur.ingest.batch import Received, ingest_batch
 from facteur.ingest.recipients import destination_for
-from facteur.ingest.services import IngestResult, ingest_message
+from facteur.ingest.services import IngestResult
 
 
 def recipient_known(address: str) -> bool:
@@ -25,13 +26,11 @@ def recipient_known(address: str) -> bool:
         close_old_connections()
 
 
-def deliver(*, raw: bytes, recipients: list[str]) -> IngestResult:
-    """Store ``raw`` for each recipient; returns once every stored copy is committed.
-
-    Raises on infrastructure failures (the caller answers 4xx; a retry is idempotent).
-    """
+def deliver_batch(messages: list[Received]) -> list[IngestResult | Exception]:
+    """Store several messages together (one transaction when all goes well); in order,
+    each one's result once it is committed, or the exception that kept it out."""
     close_old_connections()
     try:
-        return ingest_message(raw=raw, recipients=recipients)
+        return ingest_batch(messages)
     finally:
         close_old_connections()

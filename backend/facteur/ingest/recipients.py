@@ -61,6 +61,13 @@ def destination_for(address: str) -> Destination | None:
     return destination
 
 
+def remembered_destination(address: str) -> Destination | None:
+    """``address``'s destination if it is remembered, without asking the database
+    (an event loop may call it: a miss says nothing about the address)."""
+    entry = _entries.get(address.strip().strip("<>").lower())
+    return entry[1] if entry and entry[0] > time.monotonic() else None
+
+
 def forget_destinations(**_: object) -> None:
     with _lock:
         _entries.clear()

@@ -12,13 +12,15 @@ Two costs dominate a naive delivery, and both are avoided here:
   into the SQL text, which the server then lexes and plans afresh each time.
   ``execute_bound`` sends parameters separately (bodies and JSON travel as
   they are) and lets psycopg prepare statements it sees repeatedly, so their
-  plans are reused.
+  plans are reused. The long multi-row statements are sent with PostgreSQL's own
+  ``$n`` placeholders (numbered once per statement shape, remembered), which
+  psycopg passes as they are; it re-parses ``%s`` in every statement over 4 KB.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from functools import cache
+from functools import cache, lru_cache
 
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
@@ -72,18 +74,31 @@ def insert_together(*statements: tuple[str, list[object]]) -> None:
     if first:
         sql = "WITH " + ", ".join(f"w{i} AS ({s})" for i, (s, _) in enumerate(first)) + " "
     params = [p for _, ps in statements for p in ps]
-    execute_bound(sql + last[0], params)
+    execute_bound(_numbered(sql + last[0]), params, numbered=True)
 
 
-def execute_bound(sql: str, params: Sequence[object] | Mapping[str, object]) -> list[tuple]:
+@lru_cache(maxsize=256)
+def _numbered(sql: str) -> str:
+    """``sql`` with its ``%s`` placeholders as ``$1``, ``$2``...; the shapes of the
+    delivery statements repeat (they vary with the numbers of rows only)."""
+    parts = sql.split("%s")
+    numbered = [f"{part}${i}" for i, part in enumerate(parts[:-1], start=1)]
+    return "".join(numbered) + parts[-1]
+
+
+def execute_bound(
+    sql: str, params: Sequence[object] | Mapping[str, object], *, numbered: bool = False
+) -> list[tuple]:
     """Execute with server-side binding on Django's connection; returns the rows, if any.
 
     Django's cursor wrapper around a psycopg server-binding cursor: same transaction,
     same exceptions (IntegrityError...) and same execute wrappers as Django's cursors.
+    ``numbered``: ``sql`` has ``$n`` placeholders, not ``%s``.
     """
     db = connections[DEFAULT_DB_ALIAS]
     db.ensure_connection()
     wrapper = CursorDebugWrapper if db.queries_logged else CursorWrapper
-    with wrapper(psycopg.Cursor(db.connection), db) as cursor:
+    cursor_class = psycopg.RawCursor if numbered else psycopg.Cursor
+    with wrapper(cursor_class(db.connection), db) as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall() if cursor.description else []

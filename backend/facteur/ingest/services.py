@@ -2,7 +2,8 @@
 
 Every inbound path (LMTP delivery service, SMTP listener, demo seeding,
 imports) calls ``ingest_message``. Each recipient mailbox gets its own copy in
-its own transaction, so what is reported stored is committed. Bad input never
+its own transaction (the delivery service's batches hold several messages in
+one: ``ingest.batch``), so what is reported stored is committed. Bad input never
 raises (it is stored and flagged malformed); infrastructure failures (the
 database down) do, so that the SMTP layer answers 4xx and the sender retries.
 A retry of a delivery that partly succeeded stores only what is missing.
@@ -24,13 +25,14 @@ from django.utils import timezone
 
 from facteur.blobs.models import Blob
 from facteur.blobs.services import blob_put
+from facteur.ingest import batching
 from facteur.ingest.parse import ParsedMessage, Person, parse_message, unparsed
 from facteur.ingest.recipients import Destination, destination_for
 from facteur.ingest.rows import insert_statement, insert_together
 from facteur.ingest.subjects import strip_prefixes
 from facteur.ingest.threads import place_message
 from facteur.mail.models import Attachment, Message, MessageRecipient, Thread
-from facteur.mail.services.contacts import contacts_record
+from facteur.mail.services.contacts import Use, contacts_record_uses
 from facteur.mail.services.threads import threads_refresh
 from facteur.mail.services.unread import unread_mark_for_members
 from facteur.ops.metrics import INGEST_LATENCY, INGESTED
@@ -80,7 +82,7 @@ def ingest_message(
         address = recipient.strip().strip("<>")
         destination = destination_for(address)
         if destination is None:
-            INGESTED.labels(Outcome.UNKNOWN_RECIPIENT.value).inc()
+            batching.after_commit(INGESTED.labels(Outcome.UNKNOWN_RECIPIENT.value).inc)
             outcomes.append(RecipientOutcome(address, Outcome.UNKNOWN_RECIPIENT, None))
             continue
         mailbox_id = destination.mailbox_id
@@ -89,10 +91,11 @@ def ingest_message(
             by_mailbox[mailbox_id] = delivery.to_mailbox(destination)
             outcome = by_mailbox[mailbox_id][0]
             label = "malformed" if outcome is Outcome.STORED and parsed.is_malformed else outcome
-            INGESTED.labels(str(label)).inc()
+            batching.after_commit(INGESTED.labels(str(label)).inc)
         outcome, message_id = by_mailbox[mailbox_id]
         outcomes.append(RecipientOutcome(address, outcome, message_id))
-    INGEST_LATENCY.observe(time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    batching.after_commit(lambda: INGEST_LATENCY.observe(elapsed))
     parsed = delivery.parsed  # unparsed if the database refused the parsed fields
     return IngestResult(
         recipients=outcomes, is_malformed=parsed.is_malformed, parse_errors=parsed.errors
@@ -117,11 +120,11 @@ class _Delivery:
             return self._commit(destination)
         except IntegrityError as exc:
             # A concurrent delivery of the same bytes committed first: that is a retry too.
-            if _constraint(exc) != _DELIVERY_CONSTRAINT:
-                raise
+            if _constraint(exc) != _DELIVERY_CONSTRAINT or batching.active():
+                raise  # in a batch: the transaction is spoilt, the batch goes one by one
             return Outcome.DUPLICATE, self._existing_copy(destination)
         except (DataError, UnicodeEncodeError):
-            if self.unparsed:
+            if self.unparsed or batching.active():
                 raise
             # A parsed value the database (or the driver) refused is a parser bug; it must
             # not bounce the mail forever, so store it unparsed (the raw bytes say it all).
@@ -131,7 +134,8 @@ class _Delivery:
 
     def _commit(self, destination: Destination) -> tuple[Outcome, uuid.UUID | None]:
         try:
-            with transaction.atomic():
+            # In a batch, the batch's transaction holds the copy (no savepoint).
+            with transaction.atomic(savepoint=not batching.active()):
                 outcome = self._store(destination)
         except Exception:
             self._pending.clear()  # blobs written by the rolled-back transaction are gone
@@ -183,13 +187,13 @@ class _Delivery:
                 Message, [self._message_row(message_id, thread_id, destination, is_sender)]
             ),
         )
-        threads_refresh(thread_ids=[thread_id], may_empty=False)
+        # In a batch, one statement each for all its messages (before its commit).
+        batching.gather(_refresh_threads, thread_id)
         if not is_sender:  # what the mailbox wrote itself is not news to its members
-            unread_mark_for_members(message_ids=[message_id])
-        # Sorted, so that concurrent deliveries lock contact rows in the same order.
-        contacts_record(
-            mailbox_id=destination.mailbox_id,
-            people=[(p.name, p.email) for p in sorted(people, key=_by_email) if p.email not in own],
+            batching.gather(_mark_unread, message_id)
+        batching.gather(
+            _record_contacts,
+            (destination.mailbox_id, [(p.name, p.email) for p in people if p.email not in own]),
         )
         if is_delivery_report(parsed.headers):  # a bounce: matched to what it reports on later
             transaction.on_commit(partial(report_received, message_id), robust=True)
@@ -251,8 +255,17 @@ class _Delivery:
         return blob
 
 
-def _by_email(person: Person) -> str:
-    return person.email
+def _refresh_threads(thread_ids: list[uuid.UUID]) -> None:
+    threads_refresh(thread_ids=thread_ids, may_empty=False)
+
+
+def _mark_unread(message_ids: list[uuid.UUID]) -> None:
+    unread_mark_for_members(message_ids=message_ids)
+
+
+def _record_contacts(uses: list[Use]) -> None:
+    # Rows in (mailbox, address) order, so that concurrent deliveries lock them alike.
+    contacts_record_uses(uses=uses)
 
 
 def _recipient_rows(message_id: uuid.UUID, parsed: ParsedMessage) -> list[dict[str, object]]:

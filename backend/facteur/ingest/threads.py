@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 
 from django.db import connection
 
+from facteur.ingest import batching
 from facteur.ingest.parse import ParsedMessage
 from facteur.ingest.rows import execute_bound
 from facteur.ingest.subjects import has_reply_prefix, subject_core, subject_key
@@ -38,17 +39,25 @@ SUBJECT_WINDOW = timedelta(days=7)
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
+# Two index scans rather than one OR: the statement is prepared, and PostgreSQL's
+# generic plan for an OR of parameters scanned every message of the mailbox
+# (3.3 ms at 240 messages, growing with the mailbox; 0.1 ms this way, flat).
 _RELATED_SQL = """
 SELECT id, thread_id, mime_id, in_reply_to, content_hash FROM mail_message
+WHERE mailbox_id = %(mailbox)s AND NOT is_draft AND mime_id = ANY(%(ids)s)
+UNION ALL
+SELECT id, thread_id, mime_id, in_reply_to, content_hash FROM mail_message
 WHERE mailbox_id = %(mailbox)s AND NOT is_draft
-  AND (mime_id = ANY(%(ids)s) OR in_reply_to = %(own)s)
+  AND in_reply_to = %(own)s AND in_reply_to <> ''  -- the partial index's condition
 LIMIT 500
 """
 # Without a Message-ID only the bytes identify a retry, and nothing can answer it.
 _RELATED_WITHOUT_ID_SQL = """
 SELECT id, thread_id, mime_id, in_reply_to, content_hash FROM mail_message
-WHERE mailbox_id = %(mailbox)s AND NOT is_draft
-  AND (mime_id = ANY(%(ids)s) OR (mime_id = '' AND content_hash = %(hash)s))
+WHERE mailbox_id = %(mailbox)s AND NOT is_draft AND mime_id = ANY(%(ids)s)
+UNION ALL
+SELECT id, thread_id, mime_id, in_reply_to, content_hash FROM mail_message
+WHERE mailbox_id = %(mailbox)s AND NOT is_draft AND mime_id = '' AND content_hash = %(hash)s
 LIMIT 500
 """
 
@@ -109,7 +118,9 @@ def _lock_conversation(mailbox_id: uuid.UUID, mime_ids: list[str]) -> None:
 
     A message and its reply share the parent's id, a reply and a reply to it
     share the reply's id. Locks are taken in a fixed (sorted) order, so two
-    deliveries can wait for each other but never deadlock.
+    deliveries can wait for each other but never deadlock. (A batch of the
+    delivery service holds several messages' locks, taken one message after the
+    other; the mailbox locks it takes first keep two batches from meeting here.)
     """
     if not mime_ids:
         return
@@ -147,6 +158,8 @@ def _thread_by_subject(
     key = subject_key(subject)
     if not key:
         return None
+    # In a batch, thread activity dates wait for its end: bring them up to date first.
+    batching.flush()
     # Tags such as "[ext]" may sit in one subject and not the other: match on what follows.
     core = subject_core(subject)
     with connection.cursor() as cursor:

@@ -73,16 +73,18 @@ class RunningServer:
 
 @pytest.fixture
 def serve(transactional_db) -> Iterator:
-    """``serve(max_recipients=..., data_size_limit=...)`` starts a server (stopped after)."""
+    """``serve(max_recipients=..., data_size_limit=..., workers=...)`` starts a server
+    (stopped after)."""
     running = []
 
     def start(
         *,
         max_recipients: int = settings.FACTEUR_MAX_RECIPIENTS,
         data_size_limit: int = settings.FACTEUR_MAX_MESSAGE_SIZE,
+        workers: int | None = None,
     ) -> RunningServer:
         server = DeliveryServer(
-            handler=DeliveryHandler(max_recipients=max_recipients),
+            handler=DeliveryHandler(max_recipients=max_recipients, workers=workers),
             listeners=[Listener("lmtp", HOST, 0), Listener("smtp", HOST, 0)],
             data_size_limit=data_size_limit,
             hostname="delivery.test",
