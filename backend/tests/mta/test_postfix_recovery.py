@@ -263,20 +263,21 @@ def test_sigkill_between_two_mailboxes_stores_each_copy_once(mta, queue, deliver
     subject = "killed between two mailboxes"
     raw = mail(subject)
     first = delivery()
-    # Ingest stores contact's copy (its own transaction, committed), then waits for
-    # support's; the LMTP replies come only after both: Postfix has none.
+    # Ingest writes both copies in one transaction (the delivery service's group commit):
+    # contact's copy is written, support's waits for its conversation lock. The LMTP
+    # replies come only after the commit: Postfix has none.
     with conversation_locked(support, raw):
         queue_id = submit(mta, ["contact@tenant.test", "support@tenant.test"], raw)
-        wait_for("contact's copy committed", lambda: copies(contact, subject))
         wait_for("ingest blocked on support's copy", ingest_waiting)
         first.kill()
         entry = wait_for("the message deferred", lambda: queue.deferred(queue_id))
-        # Both recipients stay queued: Postfix got no reply for either.
+        # Both recipients stay queued: Postfix got no reply for either...
         assert sorted(r["address"] for r in entry["recipients"]) == [
             "contact@tenant.test",
             "support@tenant.test",
         ]
-        assert (copies(contact, subject), copies(support, subject)) == (1, 0)
+        # ...and neither copy was committed: all or nothing.
+        assert (copies(contact, subject), copies(support, subject)) == (0, 0)
         second = delivery()
     queue.flush()
     wait_for(
@@ -284,9 +285,8 @@ def test_sigkill_between_two_mailboxes_stores_each_copy_once(mta, queue, deliver
         delivered(queue, [(contact, subject), (support, subject)]),
     )
     time.sleep(0.5)
-    # contact's retry was recognised as the copy it already has.
     assert (copies(contact, subject), copies(support, subject)) == (1, 1)
-    assert " stored=1 duplicate=1 " in second.output()
+    assert " stored=2 duplicate=0 " in second.output()
     assert queue.empty()
     assert_retried_then_sent(mta, queue_id, 2)
     assert_nothing_half_stored()
