@@ -46,10 +46,16 @@ def selector_for(prefix: str, now: datetime) -> str:
     return f"{prefix}-{now:%Y%m}"
 
 
-def new_key(spec: DomainSpec, now: datetime) -> DkimKey:
+def new_key(spec: DomainSpec, now: datetime, taken: set[str] | frozenset = frozenset()) -> DkimKey:
+    """A new key; its selector differs from ``taken`` (selectors already published)."""
     algorithm, bits = ALGORITHMS[spec.dkim_algorithm]
     pair = dkimkeys.generate(algorithm, bits or 2048)
-    return DkimKey(selector_for(spec.dkim_prefix, now), algorithm, pair.private, pair.public, now)
+    base = selector = selector_for(spec.dkim_prefix, now)
+    n = 1
+    while selector in taken:
+        n += 1
+        selector = f"{base}-{n}"
+    return DkimKey(selector, algorithm, pair.private, pair.public, now)
 
 
 def secret_data(key: DkimKey) -> dict[str, str]:

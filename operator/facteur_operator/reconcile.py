@@ -88,3 +88,9 @@ def status_patch(current: dict, desired: dict) -> dict:
 
 def ok(kind: str, reason: str, message: str = "") -> Condition:
     return Condition(kind, TRUE, reason, message)
+
+
+def merge_conditions(
+    current: dict, wanted: list[Condition], generation: int | None, now: datetime
+) -> list[dict]:
+    return merge(current.get("conditions"), wanted, generation=generation, now=now)

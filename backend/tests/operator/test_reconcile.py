@@ -364,3 +364,9 @@ def test_mailbox_status() -> None:
     )
     assert status["address"] == "contact@example.org"
     assert [c["type"] for c in status["conditions"]] == ["Ready", "BackendSynced"]
+
+
+def test_a_new_key_avoids_selectors_already_published() -> None:
+    spec = specs.domain_spec({"domain": "example.org", "dkim": {"algorithm": "ed25519"}})
+    taken = {"facteur-202611", "facteur-202611-2"}
+    assert dkim.new_key(spec, NOW, taken=taken).selector == "facteur-202611-3"
