@@ -278,7 +278,10 @@ async def reconcile_mailbox(body: kopf.Body, logger: logging.Logger) -> None:
         spec = specs.mailbox_spec(dict(body.get("spec") or {}))
     except specs.InvalidSpec as exc:
         invalid = Condition("Ready", FALSE, "InvalidSpec", str(exc))
-        desired = {"conditions": reconcile.merge_conditions(current, [invalid], generation, now)}
+        desired = {
+            "conditions": reconcile.merge_conditions(current, [invalid], generation, now),
+            **({"observedGeneration": generation} if generation is not None else {}),
+        }
         await _write_status(path, current, desired)
         raise kopf.PermanentError(f"invalid Mailbox: {exc}") from None
 
