@@ -17,6 +17,8 @@ from typing import Any
 import aiohttp
 import kopf
 
+USER_AGENT = "facteur-operator"
+
 
 class KubeError(Exception):
     def __init__(self, status: int, message: str) -> None:
@@ -65,7 +67,7 @@ class Kube:
         if self._session is None or self._loop is not loop or self._session.closed:
             self._session = aiohttp.ClientSession(
                 base_url=self.info.server,
-                headers=self._headers(),
+                headers={**self._headers(), "User-Agent": USER_AGENT},
                 connector=aiohttp.TCPConnector(ssl=self._ssl()),
                 timeout=aiohttp.ClientTimeout(total=30),
             )
