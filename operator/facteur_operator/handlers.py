@@ -16,8 +16,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import kopf
+from prometheus_client import start_http_server
 
-from facteur_operator import dkim, dns, reconcile, specs
+from facteur_operator import dkim, dns, metrics, reconcile, specs
 from facteur_operator.backend import Backend, BackendError
 from facteur_operator.conditions import FALSE, Condition
 from facteur_operator.kube import Kube, KubeError, object_path
@@ -34,6 +35,7 @@ class Runtime:
     settings: Settings
     kube: Kube | None = None
     backend: Backend | None = None
+    metrics_server: Any = None
 
 
 RUNTIME = Runtime(Settings.from_env())
@@ -51,6 +53,10 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     )
     settings.persistence.finalizer = f"{GROUP}/finalizer"
     settings.posting.level = logging.WARNING  # Events for problems, not every success
+    if RUNTIME.settings.metrics_port and RUNTIME.metrics_server is None:
+        RUNTIME.metrics_server, _thread = start_http_server(
+            RUNTIME.settings.metrics_port, addr=RUNTIME.settings.metrics_addr
+        )
 
 
 @kopf.on.login()
@@ -69,6 +75,10 @@ def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
 async def close(**_: Any) -> None:
     if RUNTIME.kube is not None:
         await RUNTIME.kube.close()
+    if RUNTIME.metrics_server is not None:
+        RUNTIME.metrics_server.shutdown()
+        RUNTIME.metrics_server.server_close()
+        RUNTIME.metrics_server = None
 
 
 def _now() -> datetime:
@@ -91,6 +101,7 @@ async def _write_status(path: str, current: dict, desired: dict) -> None:
     changes = reconcile.status_patch(current, desired)
     if changes:
         await _kube().merge_patch(f"{path}/status", {"status": changes})
+        metrics.STATUS_WRITES.labels("Mailbox" if "/mailboxes/" in path else "MailDomain").inc()
 
 
 def _owner(body: kopf.Body) -> dict:
@@ -176,6 +187,9 @@ async def reconcile_domain(body: kopf.Body, logger: logging.Logger) -> None:
         raise kopf.PermanentError(f"invalid MailDomain: {exc}") from None
 
     key, dkim_cond = await _dkim_key(body, spec, now)
+    if key is not None:
+        age = (now - key.created).total_seconds()
+        metrics.DKIM_KEY_AGE.labels(body.meta.namespace, body.meta.name).set(age)
     found: list = []
     try:
         found = dns.records(
@@ -194,6 +208,7 @@ async def reconcile_domain(body: kopf.Body, logger: logging.Logger) -> None:
     except BackendError as exc:
         backend_error = exc
         reason = "BackendRefused" if exc.refused else "BackendUnavailable"
+        metrics.BACKEND_ERRORS.labels("MailDomain", reason).inc()
         backend_cond = Condition("BackendSynced", FALSE, reason, str(exc))
 
     desired = reconcile.domain_status(
@@ -218,7 +233,8 @@ async def reconcile_domain(body: kopf.Body, logger: logging.Logger) -> None:
 @kopf.on.create(GROUP, VERSION, "maildomains")
 @kopf.on.update(GROUP, VERSION, "maildomains")
 async def maildomain_changed(body: kopf.Body, logger: logging.Logger, **_: Any) -> None:
-    await reconcile_domain(body, logger)
+    async with metrics.measured("MailDomain"):
+        await reconcile_domain(body, logger)
 
 
 @kopf.timer(
@@ -232,7 +248,8 @@ async def maildomain_changed(body: kopf.Body, logger: logging.Logger, **_: Any) 
 async def maildomain_resync(body: kopf.Body, logger: logging.Logger, **_: Any) -> None:
     # Drift (a deleted Secret, a backend restored from backup) is corrected here.
     if not body.meta.get("deletionTimestamp"):
-        await reconcile_domain(body, logger)
+        async with metrics.measured("MailDomain"):
+            await reconcile_domain(body, logger)
 
 
 @kopf.on.delete(GROUP, VERSION, "maildomains")
@@ -302,6 +319,7 @@ async def reconcile_mailbox(body: kopf.Body, logger: logging.Logger) -> None:
             cond = reconcile.ok("BackendSynced", "Synced", f"{spec.local_part}@{domain}")
         except BackendError as exc:
             reason = "BackendRefused" if exc.refused else "BackendUnavailable"
+            metrics.BACKEND_ERRORS.labels("Mailbox", reason).inc()
             cond = Condition("BackendSynced", FALSE, reason, str(exc))
             error = kopf.TemporaryError(str(exc), delay=60 if exc.refused else RETRY_SECONDS)
     desired = reconcile.mailbox_status(
@@ -316,7 +334,8 @@ async def reconcile_mailbox(body: kopf.Body, logger: logging.Logger) -> None:
 @kopf.on.create(GROUP, VERSION, "mailboxes")
 @kopf.on.update(GROUP, VERSION, "mailboxes")
 async def mailbox_changed(body: kopf.Body, logger: logging.Logger, **_: Any) -> None:
-    await reconcile_mailbox(body, logger)
+    async with metrics.measured("Mailbox"):
+        await reconcile_mailbox(body, logger)
 
 
 @kopf.timer(
@@ -329,7 +348,8 @@ async def mailbox_changed(body: kopf.Body, logger: logging.Logger, **_: Any) -> 
 )
 async def mailbox_resync(body: kopf.Body, logger: logging.Logger, **_: Any) -> None:
     if not body.meta.get("deletionTimestamp"):
-        await reconcile_mailbox(body, logger)
+        async with metrics.measured("Mailbox"):
+            await reconcile_mailbox(body, logger)
 
 
 @kopf.on.delete(GROUP, VERSION, "mailboxes")

@@ -14,6 +14,8 @@ class Settings:
     dns_ttl: int
     resync_seconds: float
     kube_server: str  # empty: in-cluster service account, else kubeconfig
+    metrics_port: int  # 0: no /metrics
+    metrics_addr: str
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -25,4 +27,6 @@ class Settings:
             dns_ttl=int(env.get("FACTEUR_OPERATOR_DNS_TTL", "3600")),
             resync_seconds=float(env.get("FACTEUR_OPERATOR_RESYNC_SECONDS", "300")),
             kube_server=env.get("FACTEUR_OPERATOR_KUBE_SERVER", ""),
+            metrics_port=int(env.get("FACTEUR_OPERATOR_METRICS_PORT") or 0),
+            metrics_addr=env.get("FACTEUR_OPERATOR_METRICS_ADDR", "0.0.0.0"),  # noqa: S104
         )

@@ -25,6 +25,7 @@ import pytest
 import requests
 import yaml
 from django.core.cache import cache
+from prometheus_client import REGISTRY
 
 from facteur.domains.models import DkimKey, Mailbox, MailDomain
 from facteur_operator import dkim as operator_dkim
@@ -41,8 +42,11 @@ pytestmark = pytest.mark.slow
 
 
 class Cluster:
-    def __init__(self, emulator: ApiServer, url: str) -> None:
-        self.emulator, self.url = emulator, url
+    def __init__(self, emulator: ApiServer, url: str, metrics_port: int = 0) -> None:
+        self.emulator, self.url, self.metrics_port = emulator, url, metrics_port
+
+    def metrics(self) -> str:
+        return requests.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5).text
 
     def create(self, plural: str, body: dict) -> dict:
         response = requests.post(f"{self.url}{CR}/{plural}", json=body, timeout=5)
@@ -173,6 +177,9 @@ def cluster(
         monkeypatch.setenv("FACTEUR_BACKEND_URL", f"http://127.0.0.1:{backend_proxy.port}")
         monkeypatch.setenv("FACTEUR_SERVICE_TOKEN", TOKEN)
         monkeypatch.setenv("FACTEUR_OPERATOR_MX_HOST", "mx.facteur.example")
+        metrics_port = free_port()
+        monkeypatch.setenv("FACTEUR_OPERATOR_METRICS_PORT", str(metrics_port))
+        monkeypatch.setenv("FACTEUR_OPERATOR_METRICS_ADDR", "127.0.0.1")
         # Read when the handlers are imported (timer intervals): a fast resync for the tests.
         monkeypatch.setenv("FACTEUR_OPERATOR_RESYNC_SECONDS", str(RESYNC))
         import kopf
@@ -190,7 +197,7 @@ def cluster(
         thread.start()
         assert ready.wait(20), "the operator did not start"
         try:
-            yield Cluster(emulator, url)
+            yield Cluster(emulator, url, metrics_port)
         finally:
             stop.set()
             thread.join(20)
@@ -269,6 +276,11 @@ def test_a_new_maildomain_becomes_ready(cluster: Cluster) -> None:
     assert list(backend.admins.values_list("user__email", flat=True)) == ["alice@example.org"]
     stored = DkimKey.objects.get(domain=backend, is_active=True)
     assert (stored.selector, stored.public_key) == (key.selector, key.public)
+    # Metrics, on the operator's /metrics.
+    exposed = cluster.metrics()
+    assert 'facteur_operator_reconciles_total{kind="MailDomain",result="ok"}' in exposed
+    assert 'facteur_operator_dkim_key_age_seconds{name="example-org",namespace="mail"}' in exposed
+    assert "facteur_operator_reconcile_duration_seconds_bucket" in exposed
 
 
 def test_mailboxes_converge_and_steady_state_writes_nothing(cluster: Cluster) -> None:
@@ -369,12 +381,18 @@ def test_invalid_specs_get_a_clear_condition_and_delete_nothing(cluster: Cluster
 
 
 def test_backend_down_then_back(cluster: Cluster, backend_proxy: BackendProxy) -> None:
+    errors = (
+        "facteur_operator_backend_errors_total",
+        {"kind": "MailDomain", "reason": "BackendUnavailable"},
+    )
+    before = REGISTRY.get_sample_value(*errors) or 0
     backend_proxy.down()
     cluster.create("maildomains", DOMAIN)
     down = ready(cluster, "maildomains", "example-org", status="False")
     assert condition(down, "BackendSynced")["reason"] == "BackendUnavailable"
     assert condition(down, "DKIMReady")["status"] == "True"  # the rest goes on
     assert not MailDomain.objects.filter(name="example.org").exists()
+    assert REGISTRY.get_sample_value(*errors) > before
     backend_proxy.up()
     ready(cluster, "maildomains", "example-org")
     assert MailDomain.objects.filter(name="example.org", managed=True).exists()
