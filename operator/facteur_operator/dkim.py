@@ -58,7 +58,7 @@ def new_key(spec: DomainSpec, now: datetime, taken: set[str] | frozenset = froze
     return DkimKey(selector, algorithm, pair.private, pair.public, now)
 
 
-def secret_data(key: DkimKey) -> dict[str, str]:
+def secret_data(key: DkimKey, prefix: str = "") -> dict[str, str]:
     """The Secret's ``data`` (base64 values, as the API stores them)."""
     plain = {
         "selector": key.selector.encode(),
@@ -67,15 +67,14 @@ def secret_data(key: DkimKey) -> dict[str, str]:
         "public": key.public.encode(),
         "created": key.created.isoformat().encode(),
     }
-    return {k: base64.b64encode(v).decode() for k, v in plain.items()}
+    return {prefix + k: base64.b64encode(v).decode() for k, v in plain.items()}
 
 
-def key_from_secret(secret: dict) -> DkimKey | None:
-    """The key a Secret holds; None when it holds none that is whole and consistent
-    (then the reconcile reports it rather than overwrite what someone put there)."""
-    data = secret.get("data") or {}
+def key_from_data(data: dict, prefix: str = "") -> DkimKey | None:
+    """The key stored under ``prefix`` in a Secret's data; None when it is not whole and
+    consistent (then the reconcile reports it rather than overwrite what someone put there)."""
     try:
-        plain = {k: base64.b64decode(data[k], validate=True) for k in FIELDS}
+        plain = {k: base64.b64decode(data[prefix + k], validate=True) for k in FIELDS}
         key = DkimKey(
             selector=plain["selector"].decode(),
             algorithm=plain["algorithm"].decode(),
@@ -85,9 +84,14 @@ def key_from_secret(secret: dict) -> DkimKey | None:
         )
         if dkimkeys.public_of(key.algorithm, key.private) != key.public:
             return None
-    except (KeyError, ValueError, binascii.Error, UnicodeDecodeError):
+    except (KeyError, ValueError, TypeError, binascii.Error, UnicodeDecodeError):
         return None
     return key
+
+
+def key_from_secret(secret: dict) -> DkimKey | None:
+    """The active key a Secret holds (see ``key_from_data``)."""
+    return key_from_data(secret.get("data") or {})
 
 
 def secret_body(*, name: str, namespace: str, domain: str, key: DkimKey) -> dict:

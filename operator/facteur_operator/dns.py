@@ -26,8 +26,16 @@ def mx_hosts(spec: DomainSpec, default_host: str) -> list[tuple[str, int]]:
     return [(default_host, 10)]
 
 
-def records(spec: DomainSpec, key: DkimKey | None, *, default_mx: str, ttl: int) -> list[Record]:
-    """Everything to publish in the domain's zone, in a stable order."""
+def records(
+    spec: DomainSpec,
+    key: DkimKey | None,
+    *,
+    default_mx: str,
+    ttl: int,
+    published: list[DkimKey] | None = None,
+) -> list[Record]:
+    """Everything to publish in the domain's zone, in a stable order. ``published``: every
+    key whose record must be out (during a rotation: previous, active, next), else ``key``."""
     domain = spec.domain
     hosts = mx_hosts(spec, default_mx)
     found = [
@@ -36,8 +44,8 @@ def records(spec: DomainSpec, key: DkimKey | None, *, default_mx: str, ttl: int)
             domain, includes=list(spec.spf_includes), policy=spec.spf_policy, ttl=ttl
         ),
     ]
-    if key is not None:
-        found.append(dnsrecords.dkim_record(domain, selector=key.selector, txt=key.txt, ttl=ttl))
+    for each in published if published is not None else [key] if key is not None else []:
+        found.append(dnsrecords.dkim_record(domain, selector=each.selector, txt=each.txt, ttl=ttl))
     found.append(
         dnsrecords.dmarc_record(
             domain,

@@ -18,7 +18,7 @@ from typing import Any
 import kopf
 from prometheus_client import start_http_server
 
-from facteur_operator import dkim, dns, metrics, reconcile, specs
+from facteur_operator import dkim, dns, metrics, reconcile, rotation, specs
 from facteur_operator.backend import Backend, BackendError
 from facteur_operator.conditions import FALSE, Condition
 from facteur_operator.kube import Kube, KubeError, object_path
@@ -118,12 +118,14 @@ def _owner(body: kopf.Body) -> dict:
 # --- MailDomain ---------------------------------------------------------------------
 
 
-async def _dkim_key(
+async def _dkim_keys(
     body: kopf.Body, spec: specs.DomainSpec, now: datetime
-) -> tuple[dkim.DkimKey | None, Condition]:
+) -> tuple[rotation.KeySet | None, Condition]:
+    """The domain's keys from its Secret (made when missing), rotated when due."""
     name, namespace = body.meta.name, body.meta.namespace
     path = object_path("v1", "secrets", namespace, dkim.secret_name(name))
     secret = await _kube().get(path)
+    keys: rotation.KeySet | None = None
     if secret is None:
         # A lost Secret (deleted by hand): the new key must not reuse a published selector.
         published = (body.get("status") or {}).get("dkim", {}).get("activeSelector")
@@ -134,14 +136,14 @@ async def _dkim_key(
         new["metadata"]["ownerReferences"] = [_owner(body)]
         try:
             await _kube().create(object_path("v1", "secrets", namespace), new)
+            keys = rotation.KeySet(active=key)
         except KubeError as exc:
             if exc.status != 409:
                 raise
             secret = await _kube().get(path)  # made meanwhile (another reconcile): use it
-        else:
-            return key, reconcile.ok("DKIMReady", "KeyCreated", f"selector {key.selector}")
-    key = dkim.key_from_secret(secret or {})
-    if key is None:
+    if keys is None:
+        keys = rotation.from_secret(secret or {})
+    if keys is None:
         # Someone else's Secret, or a damaged one: reported, never overwritten.
         return None, Condition(
             "DKIMReady",
@@ -149,7 +151,15 @@ async def _dkim_key(
             "SecretInvalid",
             f"Secret {dkim.secret_name(name)} holds no whole, consistent DKIM key",
         )
-    return key, reconcile.ok("DKIMReady", "KeyReady", f"selector {key.selector}")
+    planned = rotation.plan(keys, spec, now)
+    if planned != keys:
+        await _kube().merge_patch(path, {"data": rotation.secret_data_of(planned)})
+        keys = planned
+    message = f"selector {keys.active.selector}"
+    if keys.next is not None:
+        switch = keys.next.created + rotation.overlap(spec.dkim_rotation)
+        message += f"; next {keys.next.selector} published, signs from {switch:%Y-%m-%d %H:%M} UTC"
+    return keys, reconcile.ok("DKIMReady", "KeyReady", message)
 
 
 async def _publish(body: kopf.Body, spec: specs.DomainSpec, found: list) -> str:
@@ -186,14 +196,19 @@ async def reconcile_domain(body: kopf.Body, logger: logging.Logger) -> None:
         await _write_status(path, current, desired)
         raise kopf.PermanentError(f"invalid MailDomain: {exc}") from None
 
-    key, dkim_cond = await _dkim_key(body, spec, now)
+    keys, dkim_cond = await _dkim_keys(body, spec, now)
+    key = keys.active if keys is not None else None
     if key is not None:
         age = (now - key.created).total_seconds()
         metrics.DKIM_KEY_AGE.labels(body.meta.namespace, body.meta.name).set(age)
     found: list = []
     try:
         found = dns.records(
-            spec, key, default_mx=RUNTIME.settings.mx_host, ttl=RUNTIME.settings.dns_ttl
+            spec,
+            key,
+            default_mx=RUNTIME.settings.mx_host,
+            ttl=RUNTIME.settings.dns_ttl,
+            published=keys.published if keys is not None else None,
         )
         dns_cond = reconcile.ok("DNSReady", "RecordsComputed", await _publish(body, spec, found))
     except dns.NoMxHost as exc:
@@ -222,6 +237,7 @@ async def reconcile_domain(body: kopf.Body, logger: logging.Logger) -> None:
         current=current,
         generation=generation,
         now=now,
+        next_key=keys.next if keys is not None else None,
     )
     await _write_status(path, current, desired)
     if backend_error is not None:

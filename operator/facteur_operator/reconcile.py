@@ -33,6 +33,7 @@ def domain_status(
     current: dict,
     generation: int | None,
     now: datetime,
+    next_key: DkimKey | None = None,
 ) -> dict:
     parts = [dkim, dns, backend]
     conditions = merge(
@@ -55,6 +56,8 @@ def domain_status(
             "secretName": secret_name,
             "publicTxt": key.txt,
         }
+        if next_key is not None:
+            status["dkim"]["nextSelector"] = next_key.selector
     return status
 
 
@@ -82,8 +85,19 @@ def mailbox_status(
 
 
 def status_patch(current: dict, desired: dict) -> dict:
-    """The fields of ``desired`` that differ from ``current``: empty when nothing changed."""
-    return {k: v for k, v in desired.items() if current.get(k) != v}
+    """A merge patch of the fields of ``desired`` that differ from ``current``: empty when
+    nothing changed. Inside a field (``dkim``) a key that is no longer wanted is nulled;
+    top-level fields ``desired`` does not name are left alone (an invalid spec keeps the
+    last records)."""
+    return {k: _diff(current.get(k), v) for k, v in desired.items() if current.get(k) != v}
+
+
+def _diff(before: object, after: object) -> object:
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return after
+    patch = {k: _diff(before.get(k), v) for k, v in after.items() if before.get(k) != v}
+    patch.update({k: None for k in before if k not in after})
+    return patch
 
 
 def ok(kind: str, reason: str, message: str = "") -> Condition:

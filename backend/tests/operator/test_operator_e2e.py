@@ -10,15 +10,18 @@ deletion with Retain keeps the backend's records (unmanaged), with Delete remove
 an invalid spec gives a clear condition and deletes nothing; a backend that is down
 gives BackendSynced=False, and the operator recovers when it is back; a lost DKIM Secret
 is made again under a new selector; operator/deploy/rbac.yaml grants every API call the
-operator makes over a whole life, and nothing it does not use.
+operator makes over a whole life, and nothing it does not use; a DKIM key rotates in its
+three steps (time passing simulated by moving the Secret's timestamps back).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -453,12 +456,71 @@ def _granted() -> set[tuple[str, str, str]]:
     }
 
 
+SECRET = f"/api/v1/namespaces/{NS}/secrets/example-org-dkim"
+
+
+def age_secret(cluster: Cluster, field: str, days: int) -> None:
+    """Time passing for the rotation: a timestamp in the DKIM Secret moved ``days`` back."""
+    when = datetime.now(UTC) - timedelta(days=days)
+    response = requests.patch(
+        f"{cluster.url}{SECRET}",
+        json={"data": {field: base64.b64encode(when.isoformat().encode()).decode()}},
+        headers={"Content-Type": "application/merge-patch+json"},
+        timeout=5,
+    )
+    assert response.status_code == 200, response.text
+
+
+def dkim_names(domain: dict) -> set[str]:
+    return {r["name"] for r in domain["status"]["dnsRecords"] if "_domainkey" in r["name"]}
+
+
+def test_dkim_key_rotation(cluster: Cluster) -> None:
+    cluster.create("maildomains", DOMAIN)
+    first = ready(cluster, "maildomains", "example-org")["status"]["dkim"]["activeSelector"]
+    second = f"{first}-2"  # the same month
+    path = f"{CR}/maildomains/example-org"
+    # Two days before the key is due: the next key is made and published, not used yet.
+    age_secret(cluster, "created", days=179)
+    domain = until(cluster, path, "a next key", lambda d: "nextSelector" in d["status"]["dkim"])
+    assert domain["status"]["dkim"]["nextSelector"] == second
+    assert dkim_names(domain) == {
+        f"{first}._domainkey.example.org.",
+        f"{second}._domainkey.example.org.",
+    }
+    assert DkimKey.objects.get(domain__name="example.org", is_active=True).selector == first
+    # Two days later: the next key signs; the old record stays published.
+    age_secret(cluster, "next.created", days=3)
+    domain = until(
+        cluster, path, "the switch", lambda d: d["status"]["dkim"]["activeSelector"] == second
+    )
+    assert "nextSelector" not in domain["status"]["dkim"]
+    assert dkim_names(domain) == {
+        f"{first}._domainkey.example.org.",
+        f"{second}._domainkey.example.org.",
+    }
+    assert DkimKey.objects.get(domain__name="example.org", is_active=True).selector == second
+    # Two days later again: the old key and its record go.
+    age_secret(cluster, "switched", days=3)
+    domain = until(cluster, path, "the old record gone", lambda d: len(dkim_names(d)) == 1)
+    assert dkim_names(domain) == {f"{second}._domainkey.example.org."}
+    assert not any(k.startswith("previous.") for k in cluster.get(SECRET)["data"])
+    assert condition(domain, "Ready")["status"] == "True"
+
+
 def test_the_rbac_manifest_allows_every_call_and_no_more(cluster: Cluster) -> None:
     # A whole life: creation, an invalid spec, updates (DNSEndpoint patched), deletion.
     cluster.create("maildomains", DOMAIN)
     ready(cluster, "maildomains", "example-org")
     cluster.create("mailboxes", mailbox_body("contact", "contact", aliases=["hello"]))
     ready(cluster, "mailboxes", "contact")
+    age_secret(cluster, "created", days=179)  # a rotation begins: the Secret is patched
+    until(
+        cluster,
+        f"{CR}/maildomains/example-org",
+        "a next key",
+        lambda d: "nextSelector" in d["status"]["dkim"],
+    )
     cluster.patch("maildomains", "example-org", {"spec": {"dmarc": {"pct": 500}}})
     until(
         cluster,

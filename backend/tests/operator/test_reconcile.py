@@ -370,3 +370,12 @@ def test_a_new_key_avoids_selectors_already_published() -> None:
     spec = specs.domain_spec({"domain": "example.org", "dkim": {"algorithm": "ed25519"}})
     taken = {"facteur-202611", "facteur-202611-2"}
     assert dkim.new_key(spec, NOW, taken=taken).selector == "facteur-202611-3"
+
+
+def test_the_status_patch_nulls_what_is_no_longer_wanted_inside_a_field() -> None:
+    current = {"dkim": {"activeSelector": "a", "nextSelector": "b"}, "dnsRecords": [1]}
+    desired = {"dkim": {"activeSelector": "b"}}
+    assert reconcile.status_patch(current, desired) == {
+        "dkim": {"activeSelector": "b", "nextSelector": None}
+    }
+    assert reconcile.status_patch(current, {"dnsRecords": [1]}) == {}
