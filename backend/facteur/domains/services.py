@@ -4,17 +4,16 @@ through the internal API, the operator)."""
 from __future__ import annotations
 
 import base64
-import re
 
 from cryptography.fernet import Fernet
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from facteur.domains import dkimkeys
 from facteur.domains.models import (
     DkimAlgorithm,
     DkimKey,
@@ -40,8 +39,8 @@ def domain_create(*, name: str, managed: bool = False) -> MailDomain:
 
 
 # --- DKIM keys -------------------------------------------------------------------
-_SELECTOR = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-_RSA_BITS = (1024, 2048, 3072, 4096)
+_SELECTOR = dkimkeys.SELECTOR
+_RSA_BITS = dkimkeys.RSA_BITS
 
 
 def _fernet() -> Fernet:
@@ -86,36 +85,14 @@ def dkim_key_generate(
         raise ValidationError(
             f"The selector {selector} is already used for {domain.name}.", code="duplicate"
         )
-    if algorithm == DkimAlgorithm.RSA_SHA256:
-        private = rsa.generate_private_key(public_exponent=65537, key_size=bits)
-        public_der = private.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        secret = private.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    else:
-        private = ed25519.Ed25519PrivateKey.generate()
-        public_der = private.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
-        # dkimpy takes the base64 of the 32-byte seed.
-        secret = base64.b64encode(
-            private.private_bytes(
-                serialization.Encoding.Raw,
-                serialization.PrivateFormat.Raw,
-                serialization.NoEncryption(),
-            )
-        )
+    pair = dkimkeys.generate(algorithm, bits)
     DkimKey.objects.filter(domain=domain, is_active=True).update(is_active=False)
     return DkimKey.objects.create(
         domain=domain,
         selector=selector,
         algorithm=algorithm,
-        private_key_encrypted=_fernet().encrypt(secret).decode(),
-        public_key=base64.b64encode(public_der).decode(),
+        private_key_encrypted=_fernet().encrypt(pair.private).decode(),
+        public_key=pair.public,
         is_active=True,
     )
 
@@ -149,8 +126,7 @@ def dkim_key_private(*, key: DkimKey) -> bytes:
 
 def dkim_txt_value(*, key: DkimKey) -> str:
     """The TXT record value at ``<selector>._domainkey.<domain>``."""
-    k = "rsa" if key.algorithm == DkimAlgorithm.RSA_SHA256 else "ed25519"
-    return f"v=DKIM1; k={k}; p={key.public_key}"
+    return dkimkeys.txt_value(key.algorithm, key.public_key)
 
 
 def domain_admin_add(*, domain: MailDomain, user: User) -> MailDomainAdmin:

@@ -21,13 +21,14 @@ class InternalApi(APIView):
     permission_classes = [IsAuthenticated]
     # Checked by hand in ``initial`` so that failed token attempts count too.
     throttle_classes: list = []
+    throttle_class = MtaApiThrottle
 
     def initial(self, request: Request, *args: object, **kwargs: object) -> None:
         # Without a configured token the internal API does not exist (404), rather than
         # existing and refusing everyone: nothing to probe on a deployment without MTAs.
         if not service_token():
             raise exceptions.NotFound()
-        throttle = MtaApiThrottle()
+        throttle = self.throttle_class()
         if not throttle.allow_request(request, self):
             raise exceptions.Throttled(throttle.wait())
         super().initial(request, *args, **kwargs)

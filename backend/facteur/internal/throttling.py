@@ -9,6 +9,7 @@ from rest_framework.throttling import SimpleRateThrottle
 # Postfix asks once per RCPT and the policy service caches answers: 600/min per client
 # is far above normal use and still stops a token-guessing loop.
 DEFAULT_RATE = "600/min"
+OPERATOR_RATE = "60000/min"
 
 
 class MtaApiThrottle(SimpleRateThrottle):
@@ -24,3 +25,12 @@ class MtaApiThrottle(SimpleRateThrottle):
         # Internal callers (Postfix pods, the operator) reach the backend directly.
         ident = request.META.get("REMOTE_ADDR", "")
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class OperatorApiThrottle(MtaApiThrottle):
+    """The operator's calls: one per resource on each resync (10,000 mailboxes a minute)."""
+
+    scope = "operator"
+
+    def get_rate(self) -> str:
+        return getattr(settings, "FACTEUR_OPERATOR_API_RATE", OPERATOR_RATE)

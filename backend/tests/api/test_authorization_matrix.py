@@ -193,6 +193,16 @@ CASES = [
     # FACTEUR_SERVICE_TOKEN empty: the API is disabled, 404; tests/mta/test_mta_api.py
     # checks the personas with a token configured: 401 for every session)
     Case("mta-recipient", "get", lambda w, x: f"{API}/mta/recipients/{w.mailbox.address}/", dict.fromkeys(PERSONAS, 404)),
+    # internal API for the operator: the same door (tests/operator/test_operator_api.py
+    # checks the token, its absence and every persona's session with the API enabled)
+    Case("operator-domain", "put", lambda w, x: f"{API}/operator/domains/{w.domain.name}/", dict.fromkeys(PERSONAS, 404),
+         body=lambda w, x: {"admins": []}),
+    Case("operator-domain", "delete", lambda w, x: f"{API}/operator/domains/{w.domain.name}/", dict.fromkeys(PERSONAS, 404)),
+    Case("operator-dkim-key", "put", lambda w, x: f"{API}/operator/domains/{w.domain.name}/dkim/", dict.fromkeys(PERSONAS, 404),
+         body=lambda w, x: {"selector": "s1", "algorithm": "rsa-sha256", "private_key": ""}),
+    Case("operator-mailbox", "put", lambda w, x: f"{API}/operator/mailboxes/{w.mailbox.address}/", dict.fromkeys(PERSONAS, 404),
+         body=lambda w, x: {}),
+    Case("operator-mailbox", "delete", lambda w, x: f"{API}/operator/mailboxes/{w.mailbox.address}/", dict.fromkeys(PERSONAS, 404)),
 ]  # fmt: skip
 
 

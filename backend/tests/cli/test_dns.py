@@ -9,8 +9,8 @@ import re
 import pytest
 from django.core.management import CommandError, call_command
 
-from facteur.cli.management.commands.facteur_dns import quote_txt
 from facteur.domains import services as domain_services
+from facteur.domains.dnsrecords import quote_txt
 from facteur.domains.models import DkimKey
 from tests import factories
 

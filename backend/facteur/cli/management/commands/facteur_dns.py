@@ -12,20 +12,9 @@ from django.core.management.base import CommandParser
 
 from facteur.cli.base import AdminCommand, Output
 from facteur.cli.lookups import get_domain
+from facteur.domains import dnsrecords
+from facteur.domains.dnsrecords import DMARC_POLICIES, zone_line
 from facteur.domains.services import dkim_key_ensure, dkim_txt_value
-
-DMARC_POLICIES = ("none", "quarantine", "reject")
-
-
-def quote_txt(value: str) -> str:
-    """A TXT value as zone-file character-strings of at most 255 characters each."""
-    chunks = [value[i : i + 255] for i in range(0, len(value), 255)] or [""]
-    quoted = ['"' + c.replace("\\", "\\\\").replace('"', '\\"') + '"' for c in chunks]
-    return quoted[0] if len(quoted) == 1 else "( " + " ".join(quoted) + " )"
-
-
-def _fqdn(name: str) -> str:
-    return name if name.endswith(".") else f"{name}."
 
 
 def dns_records(
@@ -36,27 +25,30 @@ def dns_records(
     dkim: tuple[str, str] | None,
     dmarc_policy: str,
     ttl: int,
-) -> list[dict[str, object]]:
-    origin = _fqdn(domain_name)
-    spf = " ".join(["v=spf1", "mx", *(f"include:{i}" for i in spf_includes), "-all"])
-    records: list[dict[str, object]] = [
-        {"name": origin, "ttl": ttl, "type": "MX", "priority": 10, "value": _fqdn(mx)},
-        {"name": origin, "ttl": ttl, "type": "TXT", "value": spf},
+) -> list[dnsrecords.Record]:
+    records = [
+        *dnsrecords.mx_records(domain_name, [(mx, 10)], ttl),
+        dnsrecords.spf_record(domain_name, includes=spf_includes, policy="fail", ttl=ttl),
     ]
     if dkim is not None:
         selector, value = dkim
-        name = f"{selector}._domainkey.{origin}"
-        records.append({"name": name, "ttl": ttl, "type": "TXT", "value": value})
-    dmarc = f"v=DMARC1; p={dmarc_policy}; rua=mailto:postmaster@{domain_name}"
-    records.append({"name": f"_dmarc.{origin}", "ttl": ttl, "type": "TXT", "value": dmarc})
+        records.append(dnsrecords.dkim_record(domain_name, selector=selector, txt=value, ttl=ttl))
+    records.append(dnsrecords.dmarc_record(domain_name, policy=dmarc_policy, ttl=ttl))
     return records
 
 
-def zone_line(record: dict[str, object]) -> str:
-    head = f"{record['name']}\t{record['ttl']}\tIN\t{record['type']}\t"
-    if record["type"] == "MX":
-        return f"{head}{record['priority']} {record['value']}"
-    return head + quote_txt(str(record["value"]))
+def as_json(record: dnsrecords.Record) -> dict[str, object]:
+    """The JSON form ``--json`` has always printed: MX priority apart from the host."""
+    if record.type == "MX":
+        priority, host = record.value.split(" ", 1)
+        return {
+            "name": record.name,
+            "ttl": record.ttl,
+            "type": "MX",
+            "priority": int(priority),
+            "value": host,
+        }
+    return {"name": record.name, "ttl": record.ttl, "type": record.type, "value": record.value}
 
 
 class Command(AdminCommand):
@@ -102,4 +94,7 @@ class Command(AdminCommand):
         if key is None:
             lines.append("; no active DKIM key: outgoing mail is not signed")
         lines += [zone_line(record) for record in records]
-        return Output({"domain": domain.name, "records": records}, text="\n".join(lines))
+        return Output(
+            {"domain": domain.name, "records": [as_json(r) for r in records]},
+            text="\n".join(lines),
+        )

@@ -1,0 +1,129 @@
+"""Internal endpoints for the Kubernetes operator: idempotent upserts of what it declares.
+
+``PUT`` brings a domain, its DKIM key or a mailbox in line with the whole declared state
+and answers ``changed``; ``DELETE`` applies the resource's deletionPolicy (Retain keeps
+the records and mail, no longer managed; Delete removes them) and answers 204 also when
+there was nothing left, so that a retried deletion succeeds.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from facteur.api.validation import field_error, validated
+from facteur.domains import managed
+from facteur.domains.models import MailDomain
+from facteur.domains.validation import clean_domain_name
+from facteur.internal.apis import InternalApi
+from facteur.internal.throttling import OperatorApiThrottle
+
+ROLES = ["viewer", "editor", "sender", "admin"]
+
+
+class DomainIn(serializers.Serializer):
+    admins = serializers.ListField(child=serializers.EmailField(), max_length=100, default=list)
+
+
+class DkimKeyIn(serializers.Serializer):
+    selector = serializers.CharField(max_length=63)
+    algorithm = serializers.ChoiceField(choices=["rsa-sha256", "ed25519-sha256"])
+    private_key = serializers.CharField(max_length=8192, help_text="base64 of the private key")
+
+
+class GrantIn(serializers.Serializer):
+    user = serializers.EmailField()
+    role = serializers.ChoiceField(choices=ROLES)
+
+
+class MailboxIn(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["personal", "shared"], default="personal")
+    display_name = serializers.CharField(max_length=200, allow_blank=True, default="")
+    aliases = serializers.ListField(child=serializers.CharField(max_length=64), default=list)
+    access = GrantIn(many=True, default=list)
+
+
+class ReleaseIn(serializers.Serializer):
+    deletionPolicy = serializers.ChoiceField(
+        choices=[managed.RETAIN, managed.DELETE], default=managed.RETAIN
+    )
+
+
+class OperatorApi(InternalApi):
+    # The operator makes one call per resource on every resync: its own, higher, rate.
+    throttle_class = OperatorApiThrottle
+
+
+def _domain(name: str) -> MailDomain:
+    return get_object_or_404(MailDomain, name=clean_domain_name(name))
+
+
+@extend_schema(exclude=True)
+class OperatorDomainApi(OperatorApi):
+    def put(self, request: Request, name: str) -> Response:
+        data = validated(DomainIn, request.data)
+        result = managed.domain_upsert(name=name, admins=data["admins"])
+        domain = result.obj
+        return Response({"domain": domain.name, "id": str(domain.pk), "changed": result.changed})
+
+    def delete(self, request: Request, name: str) -> Response:
+        policy = validated(ReleaseIn, request.query_params)["deletionPolicy"]
+        managed.domain_release(name=name, policy=policy)
+        return Response(status=204)
+
+
+@extend_schema(exclude=True)
+class OperatorDkimKeyApi(OperatorApi):
+    def put(self, request: Request, name: str) -> Response:
+        data = validated(DkimKeyIn, request.data)
+        try:
+            private = base64.b64decode(data["private_key"], validate=True)
+        except (binascii.Error, ValueError):
+            raise field_error("private_key", "Not base64.") from None
+        result = managed.dkim_key_upsert(
+            domain=_domain(name),
+            selector=data["selector"],
+            algorithm=data["algorithm"],
+            private=private,
+        )
+        return Response({"selector": result.obj.selector, "changed": result.changed})
+
+
+@extend_schema(exclude=True)
+class OperatorMailboxApi(OperatorApi):
+    def put(self, request: Request, address: str) -> Response:
+        local, domain = _split(address)
+        data = validated(MailboxIn, request.data)
+        result = managed.mailbox_upsert(
+            domain=_domain(domain),
+            local_part=local,
+            kind=data["type"],
+            display_name=data["display_name"],
+            aliases=data["aliases"],
+            access=[managed.Grant(g["user"], g["role"]) for g in data["access"]],
+        )
+        mailbox = result.obj
+        return Response(
+            {"address": mailbox.address, "id": str(mailbox.pk), "changed": result.changed}
+        )
+
+    def delete(self, request: Request, address: str) -> Response:
+        local, domain_name = _split(address)
+        policy = validated(ReleaseIn, request.query_params)["deletionPolicy"]
+        domain = MailDomain.objects.filter(name=clean_domain_name(domain_name)).first()
+        if domain is not None:
+            managed.mailbox_release(domain=domain, local_part=local, policy=policy)
+        return Response(status=204)
+
+
+def _split(address: str) -> tuple[str, str]:
+    local, at, domain = address.rpartition("@")
+    if not at or not local:
+        raise field_error("address", f"{address!r} is not an e-mail address.")
+    return local, domain

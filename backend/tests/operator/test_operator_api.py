@@ -1,0 +1,303 @@
+"""The internal API for the operator: idempotent upserts, deletion policies, its one door.
+
+Scenarios: domain PUT creates a managed domain with its admins (users created when
+missing), a second identical PUT changes nothing, a changed admin list is applied exactly,
+a hand-made domain is adopted; DKIM key PUT stores the key encrypted and active, again is
+a no-op, a new selector rotates, a clashing key on a selector is refused, garbage is
+refused; mailbox PUT creates it with aliases and accesses, re-PUT is a no-op, updates
+replace aliases/accesses exactly, an address taken elsewhere is refused; DELETE with
+Retain keeps everything unmanaged, with Delete removes it (mail included), and is 204
+when already gone; wrong/missing token 401 and every persona's session 401.
+"""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from facteur.domains import dkimkeys
+from facteur.domains import services as domain_services
+from facteur.domains.models import DkimKey, Mailbox, MailboxAlias, MailDomain
+from facteur.mail.models import Message
+from facteur.users.models import User
+from tests import factories
+from tests.api.test_authorization_matrix import PERSONAS
+from tests.conftest import World
+
+TOKEN = "operator-test-token-0123456789"
+API = "/api/v1.0/operator"
+
+
+@pytest.fixture(autouse=True)
+def _token(settings) -> None:
+    settings.FACTEUR_SERVICE_TOKEN = TOKEN
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle():
+    cache.delete("throttle_operator_127.0.0.1")
+    yield
+    cache.delete("throttle_operator_127.0.0.1")
+
+
+def call(method: str, path: str, body=None, token: str | None = TOKEN, client=None):
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token is not None else {}
+    client = client or Client()
+    if body is None:
+        return getattr(client, method)(f"{API}/{path}", **headers)
+    return getattr(client, method)(
+        f"{API}/{path}", data=body, content_type="application/json", **headers
+    )
+
+
+def admins_of(name: str) -> set[str]:
+    return set(MailDomain.objects.get(name=name).admins.values_list("user__email", flat=True))
+
+
+@pytest.mark.django_db
+def test_domain_put_creates_a_managed_domain_with_its_admins() -> None:
+    factories.user("alice@example.org")
+    response = call("put", "domains/example.org/", {"admins": ["Alice@example.org", "bob@x.test"]})
+    assert response.status_code == 200, response.content
+    assert response.json()["changed"] is True and response.json()["domain"] == "example.org"
+    domain = MailDomain.objects.get(name="example.org")
+    assert domain.managed is True
+    assert admins_of("example.org") == {"alice@example.org", "bob@x.test"}
+    # bob did not exist: made without a password, to sign in through OIDC
+    assert not User.objects.get(email="bob@x.test").has_usable_password()
+
+
+@pytest.mark.django_db
+def test_domain_put_again_changes_nothing_and_admins_follow_the_list() -> None:
+    call("put", "domains/example.org/", {"admins": ["a@example.org", "b@example.org"]})
+    again = call("put", "domains/example.org/", {"admins": ["b@example.org", "a@example.org"]})
+    assert again.status_code == 200 and again.json()["changed"] is False
+    changed = call("put", "domains/example.org/", {"admins": ["b@example.org"]})
+    assert changed.json()["changed"] is True
+    assert admins_of("example.org") == {"b@example.org"}
+
+
+@pytest.mark.django_db
+def test_a_hand_made_domain_is_adopted() -> None:
+    domain = domain_services.domain_create(name="hand.example")
+    response = call("put", "domains/hand.example/", {"admins": []})
+    assert response.json() == {"domain": "hand.example", "id": str(domain.pk), "changed": True}
+    assert MailDomain.objects.get(pk=domain.pk).managed is True
+
+
+@pytest.mark.django_db
+def test_domain_put_refuses_a_bad_name_or_admin() -> None:
+    assert call("put", "domains/not_a_domain/", {"admins": []}).status_code == 400
+    response = call("put", "domains/example.org/", {"admins": ["nobody"]})
+    assert response.status_code == 400 and "admins" in response.json()["errors"]
+    assert not MailDomain.objects.filter(name="example.org").exists()
+
+
+def _key_body(selector: str, pair: dkimkeys.KeyPair) -> dict[str, str]:
+    return {
+        "selector": selector,
+        "algorithm": pair.algorithm,
+        "private_key": base64.b64encode(pair.private).decode(),
+    }
+
+
+@pytest.mark.django_db
+def test_dkim_key_put_stores_the_key_encrypted_and_active() -> None:
+    call("put", "domains/example.org/", {"admins": []})
+    pair = dkimkeys.generate(dkimkeys.RSA_SHA256, 1024)
+    response = call("put", "domains/example.org/dkim/", _key_body("facteur-202611", pair))
+    assert response.status_code == 200, response.content
+    assert response.json() == {"selector": "facteur-202611", "changed": True}
+    key = DkimKey.objects.get(domain__name="example.org")
+    assert key.is_active and key.public_key == pair.public
+    assert pair.private not in key.private_key_encrypted.encode()
+    assert domain_services.dkim_key_private(key=key) == pair.private
+    again = call("put", "domains/example.org/dkim/", _key_body("facteur-202611", pair))
+    assert again.json()["changed"] is False
+
+
+@pytest.mark.django_db
+def test_dkim_key_put_with_a_new_selector_rotates() -> None:
+    call("put", "domains/example.org/", {"admins": []})
+    old = dkimkeys.generate(dkimkeys.ED25519_SHA256)
+    new = dkimkeys.generate(dkimkeys.ED25519_SHA256)
+    call("put", "domains/example.org/dkim/", _key_body("s1", old))
+    assert call("put", "domains/example.org/dkim/", _key_body("s2", new)).json()["changed"]
+    active = {k.selector: k.is_active for k in DkimKey.objects.filter(domain__name="example.org")}
+    assert active == {"s1": False, "s2": True}
+    # Back to s1 (a rotation undone): the stored key becomes active again.
+    assert call("put", "domains/example.org/dkim/", _key_body("s1", old)).json()["changed"]
+    assert DkimKey.objects.get(domain__name="example.org", is_active=True).selector == "s1"
+
+
+@pytest.mark.django_db
+def test_dkim_key_put_refuses_clashes_and_garbage() -> None:
+    call("put", "domains/example.org/", {"admins": []})
+    call("put", "domains/example.org/dkim/", _key_body("s1", dkimkeys.generate(bits=1024)))
+    clash = call("put", "domains/example.org/dkim/", _key_body("s1", dkimkeys.generate(bits=1024)))
+    assert clash.status_code == 400 and "already has another key" in clash.content.decode()
+    garbage = {"selector": "s2", "algorithm": "rsa-sha256", "private_key": "bm90IGEga2V5"}
+    assert call("put", "domains/example.org/dkim/", garbage).status_code == 400
+    assert (
+        call("put", "domains/example.org/dkim/", {**garbage, "private_key": "%%"}).status_code
+        == 400
+    )
+    bad_selector = _key_body("Bad_Selector", dkimkeys.generate(bits=1024))
+    assert call("put", "domains/example.org/dkim/", bad_selector).status_code == 400
+    unknown = call(
+        "put", "domains/nowhere.example/dkim/", _key_body("s3", dkimkeys.generate(bits=1024))
+    )
+    assert unknown.status_code == 404
+    assert DkimKey.objects.filter(domain__name="example.org").count() == 1
+
+
+MAILBOX = {
+    "type": "shared",
+    "display_name": "Contact",
+    "aliases": ["hello", "info"],
+    "access": [
+        {"user": "alice@example.org", "role": "admin"},
+        {"user": "bob@example.org", "role": "editor"},
+    ],
+}
+
+
+def _state(address: str) -> dict:
+    local, domain = address.split("@")
+    mailbox = Mailbox.objects.get(local_part=local, domain__name=domain)
+    return {
+        "kind": mailbox.kind,
+        "display_name": mailbox.display_name,
+        "managed": mailbox.managed,
+        "aliases": sorted(mailbox.aliases.values_list("local_part", flat=True)),
+        "access": dict(mailbox.accesses.values_list("user__email", "role")),
+    }
+
+
+@pytest.mark.django_db
+def test_mailbox_put_creates_and_is_idempotent() -> None:
+    call("put", "domains/example.org/", {"admins": []})
+    response = call("put", "mailboxes/contact@example.org/", MAILBOX)
+    assert response.status_code == 200, response.content
+    assert response.json()["changed"] is True
+    assert _state("contact@example.org") == {
+        "kind": "shared",
+        "display_name": "Contact",
+        "managed": True,
+        "aliases": ["hello", "info"],
+        "access": {"alice@example.org": "admin", "bob@example.org": "editor"},
+    }
+    assert call("put", "mailboxes/contact@example.org/", MAILBOX).json()["changed"] is False
+
+
+@pytest.mark.django_db
+def test_mailbox_put_replaces_aliases_and_accesses_exactly() -> None:
+    call("put", "domains/example.org/", {"admins": []})
+    call("put", "mailboxes/contact@example.org/", MAILBOX)
+    update = {
+        "type": "personal",
+        "display_name": "",
+        "aliases": ["info", "support"],
+        "access": [{"user": "bob@example.org", "role": "admin"}],
+    }
+    assert call("put", "mailboxes/contact@example.org/", update).json()["changed"] is True
+    assert _state("contact@example.org") == {
+        "kind": "personal",
+        "display_name": "",
+        "managed": True,
+        "aliases": ["info", "support"],
+        "access": {"bob@example.org": "admin"},
+    }
+
+
+@pytest.mark.django_db
+def test_mailbox_put_refuses_taken_addresses_and_unknown_domains() -> None:
+    call("put", "domains/example.org/", {"admins": []})
+    call("put", "mailboxes/contact@example.org/", MAILBOX)
+    taken = call("put", "mailboxes/other@example.org/", {"aliases": ["hello"]})
+    assert taken.status_code == 400 and "taken" in taken.content.decode()
+    assert not Mailbox.objects.filter(local_part="other").exists()
+    alias_as_box = call("put", "mailboxes/hello@example.org/", {})
+    assert alias_as_box.status_code == 400
+    assert call("put", "mailboxes/x@nowhere.example/", {}).status_code == 404
+    bad_role = call(
+        "put", "mailboxes/contact@example.org/", {"access": [{"user": "a@b.test", "role": "owner"}]}
+    )
+    assert bad_role.status_code == 400
+    assert _state("contact@example.org")["aliases"] == ["hello", "info"]
+
+
+@pytest.mark.django_db
+def test_delete_retain_keeps_everything_unmanaged() -> None:
+    call("put", "domains/example.org/", {"admins": []})
+    call("put", "mailboxes/contact@example.org/", MAILBOX)
+    mailbox = Mailbox.objects.get(local_part="contact")
+    factories.message_create(mailbox)
+    assert call("delete", "mailboxes/contact@example.org/").status_code == 204
+    assert call("delete", "domains/example.org/?deletionPolicy=Retain").status_code == 204
+    mailbox.refresh_from_db()
+    assert mailbox.managed is False and mailbox.aliases.count() == 2
+    assert Message.objects.filter(mailbox=mailbox).count() == 1
+    assert MailDomain.objects.get(name="example.org").managed is False
+
+
+@pytest.mark.django_db
+def test_delete_with_delete_policy_removes_mailbox_then_domain() -> None:
+    call("put", "domains/example.org/", {"admins": ["alice@example.org"]})
+    call("put", "mailboxes/contact@example.org/", MAILBOX)
+    # The domain still has its mailbox: refused, nothing lost.
+    refused = call("delete", "domains/example.org/?deletionPolicy=Delete")
+    assert refused.status_code == 400 and "delete them first" in refused.content.decode()
+    gone = call("delete", "mailboxes/contact@example.org/?deletionPolicy=Delete")
+    assert gone.status_code == 204
+    assert not Mailbox.objects.filter(local_part="contact").exists()
+    assert not MailboxAlias.objects.exists()
+    assert call("delete", "domains/example.org/?deletionPolicy=Delete").status_code == 204
+    assert not MailDomain.objects.filter(name="example.org").exists()
+    # Retried deletions succeed: nothing left to do.
+    assert call("delete", "mailboxes/contact@example.org/?deletionPolicy=Delete").status_code == 204
+    assert call("delete", "domains/example.org/?deletionPolicy=Delete").status_code == 204
+    assert call("delete", "domains/example.org/?deletionPolicy=Sometimes").status_code == 400
+
+
+@pytest.mark.django_db
+def test_delete_policy_delete_removes_the_mail_too() -> None:
+    call("put", "domains/example.org/", {"admins": []})
+    call("put", "mailboxes/contact@example.org/", MAILBOX)
+    mailbox = Mailbox.objects.get(local_part="contact")
+    factories.message_create(mailbox)
+    call("delete", "mailboxes/contact@example.org/?deletionPolicy=Delete")
+    assert not Message.objects.filter(mailbox_id=mailbox.pk).exists()
+
+
+@pytest.mark.parametrize("token", [None, "wrong-token", ""])
+@pytest.mark.django_db
+def test_without_the_token_nothing_happens(token) -> None:
+    response = call("put", "domains/example.org/", {"admins": []}, token=token)
+    assert response.status_code == 401
+    assert not MailDomain.objects.filter(name="example.org").exists()
+
+
+@pytest.mark.parametrize("persona", PERSONAS[1:])
+def test_a_user_session_counts_for_nothing(world: World, persona: str) -> None:
+    response = call(
+        "put", "domains/example.org/", {"admins": []}, token=None, client=world.client(persona)
+    )
+    assert response.status_code == 401
+    deleted = call(
+        "delete",
+        f"mailboxes/{world.mailbox.address}/?deletionPolicy=Delete",
+        token=None,
+        client=world.client(persona),
+    )
+    assert deleted.status_code == 401
+    assert Mailbox.objects.filter(pk=world.mailbox.pk).exists()
+
+
+@pytest.mark.django_db
+def test_disabled_without_a_configured_token(settings) -> None:
+    settings.FACTEUR_SERVICE_TOKEN = ""
+    assert call("put", "domains/example.org/", {"admins": []}).status_code == 404

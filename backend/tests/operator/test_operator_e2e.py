@@ -1,0 +1,546 @@
+"""The operator end to end: kopf against the Kubernetes API emulator, the real backend
+(Django served on loopback, real PostgreSQL) behind its internal API.
+
+Scenarios: a MailDomain becomes Ready with its DKIM Secret (owned by it), status.dkim,
+status.dnsRecords, a DNSEndpoint and the backend's managed domain with its admins and
+active key; a Mailbox becomes Ready with its aliases and accesses; updates (new alias,
+DMARC change) converge and bump observedGeneration; at steady state resyncs write nothing;
+deleting a MailDomain that Mailboxes use is refused in status until they are gone;
+deletion with Retain keeps the backend's records (unmanaged), with Delete removes them;
+an invalid spec gives a clear condition and deletes nothing; a backend that is down
+gives BackendSynced=False, and the operator recovers when it is back; a lost DKIM Secret
+is made again under a new selector; operator/deploy/rbac.yaml grants every API call the
+operator makes over a whole life, and nothing it does not use; a DKIM key rotates in its
+three steps (time passing simulated by moving the Secret's timestamps back).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import requests
+import yaml
+from django.core.cache import cache
+from prometheus_client import REGISTRY
+
+from facteur.domains.models import DkimKey, Mailbox, MailDomain
+from facteur_operator import dkim as operator_dkim
+from tests.net import free_port
+from tests.operator import crds
+from tests.operator.emulator import ApiServer, running_api_server
+
+TOKEN = "operator-e2e-token-0123456789"
+NS = "mail"
+CR = f"/apis/mail.facteur.dev/v1alpha1/namespaces/{NS}"
+RESYNC = 1.0
+
+pytestmark = pytest.mark.slow
+
+
+class Cluster:
+    def __init__(self, emulator: ApiServer, url: str, metrics_port: int = 0) -> None:
+        self.emulator, self.url, self.metrics_port = emulator, url, metrics_port
+
+    def metrics(self) -> str:
+        return requests.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5).text
+
+    def create(self, plural: str, body: dict) -> dict:
+        response = requests.post(f"{self.url}{CR}/{plural}", json=body, timeout=5)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def get(self, path: str) -> dict | None:
+        response = requests.get(f"{self.url}{path}", timeout=5)
+        return None if response.status_code == 404 else response.json()
+
+    def patch(self, plural: str, name: str, body: dict) -> None:
+        response = requests.patch(
+            f"{self.url}{CR}/{plural}/{name}",
+            json=body,
+            headers={"Content-Type": "application/merge-patch+json"},
+            timeout=5,
+        )
+        assert response.status_code == 200, response.text
+
+    def delete(self, plural: str, name: str) -> None:
+        response = requests.delete(f"{self.url}{CR}/{plural}/{name}", timeout=5)
+        assert response.status_code == 200, response.text
+
+    def secret_reads(self) -> int:
+        return sum(
+            1
+            for r in list(self.emulator)
+            if str(r.method).upper().endswith("GET") and r.url.path.endswith("-dkim")
+        )
+
+    def writes(self) -> list[str]:
+        return [
+            f"{r.method} {r.url.path}"
+            for r in list(self.emulator)  # kmock keeps every request it served
+            if str(r.method).upper().endswith(("POST", "PATCH", "PUT", "DELETE"))
+        ]
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float = 20) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def until(cluster: Cluster, path: str, what: str, check: Callable[[dict], bool]) -> dict:
+    """The object at ``path`` once ``check`` holds for it."""
+
+    def probe() -> dict | None:
+        obj = cluster.get(path)
+        return obj if obj is not None and check(obj) else None
+
+    return wait_for(what, probe)
+
+
+def condition(obj: dict | None, kind: str) -> dict:
+    for cond in ((obj or {}).get("status") or {}).get("conditions") or []:
+        if cond["type"] == kind:
+            return cond
+    return {}
+
+
+class BackendProxy:
+    """A TCP relay to the live server that the test can take down and bring back."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port, self.port = target_port, free_port()
+        self.loop = asyncio.new_event_loop()
+        self.server: asyncio.Server | None = None
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+
+    async def _pipe(self, reader, writer) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    async def _client(self, reader, writer) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+
+    async def _start(self) -> None:
+        self.server = await asyncio.start_server(
+            self._client, "127.0.0.1", self.port, reuse_address=True
+        )
+
+    async def _stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+            self.server = None
+
+    def up(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(5)
+
+    def down(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._stop(), self.loop).result(5)
+
+    def close(self) -> None:
+        self.down()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+@pytest.fixture
+def backend_proxy(live_server) -> Iterator[BackendProxy]:
+    proxy = BackendProxy(int(live_server.url.rsplit(":", 1)[1]))
+    proxy.up()
+    yield proxy
+    proxy.close()
+
+
+@pytest.fixture
+def cluster(
+    backend_proxy: BackendProxy, settings, monkeypatch, transactional_db
+) -> Iterator[Cluster]:
+    settings.FACTEUR_SERVICE_TOKEN = TOKEN
+    cache.delete("throttle_operator_127.0.0.1")
+    with running_api_server(dns_endpoint=True) as (emulator, url):
+        monkeypatch.setenv("FACTEUR_OPERATOR_KUBE_SERVER", url)
+        monkeypatch.setenv("FACTEUR_BACKEND_URL", f"http://127.0.0.1:{backend_proxy.port}")
+        monkeypatch.setenv("FACTEUR_SERVICE_TOKEN", TOKEN)
+        monkeypatch.setenv("FACTEUR_OPERATOR_MX_HOST", "mx.facteur.example")
+        metrics_port = free_port()
+        monkeypatch.setenv("FACTEUR_OPERATOR_METRICS_PORT", str(metrics_port))
+        monkeypatch.setenv("FACTEUR_OPERATOR_METRICS_ADDR", "127.0.0.1")
+        # Read when the handlers are imported (timer intervals): a fast resync for the tests.
+        monkeypatch.setenv("FACTEUR_OPERATOR_RESYNC_SECONDS", str(RESYNC))
+        import kopf
+
+        import facteur_operator.handlers  # noqa: F401
+
+        stop, ready = threading.Event(), threading.Event()
+
+        def run() -> None:
+            # Its own thread and loop: kopf must never run on (and cancel tasks of) pytest's.
+            asyncio.set_event_loop(asyncio.new_event_loop())
+            kopf.run(standalone=True, clusterwide=True, stop_flag=stop, ready_flag=ready)
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        assert ready.wait(20), "the operator did not start"
+        try:
+            yield Cluster(emulator, url, metrics_port)
+        finally:
+            stop.set()
+            thread.join(20)
+
+
+DOMAIN = {
+    "apiVersion": "mail.facteur.dev/v1alpha1",
+    "kind": "MailDomain",
+    "metadata": {"name": "example-org"},
+    "spec": {
+        "domain": "example.org",
+        "dkim": {"algorithm": "ed25519"},
+        "admins": ["alice@example.org"],
+    },
+}
+
+
+def mailbox_body(name: str, local: str, **spec: Any) -> dict:
+    return {
+        "apiVersion": "mail.facteur.dev/v1alpha1",
+        "kind": "Mailbox",
+        "metadata": {"name": name},
+        "spec": {"domainRef": {"name": "example-org"}, "localPart": local, **spec},
+    }
+
+
+def ready(cluster: Cluster, plural: str, name: str, status: str = "True") -> dict:
+    return until(
+        cluster,
+        f"{CR}/{plural}/{name}",
+        f"{plural}/{name} Ready={status}",
+        lambda obj: condition(obj, "Ready").get("status") == status,
+    )
+
+
+def test_a_new_maildomain_becomes_ready(cluster: Cluster) -> None:
+    created = cluster.create("maildomains", DOMAIN)
+    domain = ready(cluster, "maildomains", "example-org")
+    status = domain["status"]
+    assert status["observedGeneration"] == 1
+    assert {c["type"]: c["status"] for c in status["conditions"]} == {
+        "Ready": "True",
+        "DKIMReady": "True",
+        "DNSReady": "True",
+        "BackendSynced": "True",
+        "MTAReady": "Unknown",
+    }
+    # The DKIM key lives in a Secret the MailDomain owns.
+    secret = cluster.get(f"/api/v1/namespaces/{NS}/secrets/example-org-dkim")
+    assert secret["metadata"]["ownerReferences"][0]["uid"] == created["metadata"]["uid"]
+    key = operator_dkim.key_from_secret(secret)
+    assert key is not None and key.algorithm == "ed25519-sha256"
+    assert status["dkim"] == {
+        "activeSelector": key.selector,
+        "algorithm": "ed25519-sha256",
+        "secretName": "example-org-dkim",
+        "publicTxt": f"v=DKIM1; k=ed25519; p={key.public}",
+    }
+    records = {(r["name"], r["type"]): r["value"] for r in status["dnsRecords"]}
+    assert records == {
+        ("example.org.", "MX"): "10 mx.facteur.example.",
+        ("example.org.", "TXT"): "v=spf1 mx -all",
+        (f"{key.selector}._domainkey.example.org.", "TXT"): key.txt,
+        ("_dmarc.example.org.", "TXT"): (
+            "v=DMARC1; p=quarantine; rua=mailto:postmaster@example.org"
+        ),
+    }
+    endpoint = cluster.get(
+        f"/apis/externaldns.k8s.io/v1alpha1/namespaces/{NS}/dnsendpoints/example-org"
+    )
+    targets = {(e["dnsName"], e["recordType"]): e["targets"] for e in endpoint["spec"]["endpoints"]}
+    assert targets[("example.org", "MX")] == ["10 mx.facteur.example."]
+    # The backend: a managed domain, its admin, the very same key, active.
+    backend = MailDomain.objects.get(name="example.org")
+    assert backend.managed
+    assert list(backend.admins.values_list("user__email", flat=True)) == ["alice@example.org"]
+    stored = DkimKey.objects.get(domain=backend, is_active=True)
+    assert (stored.selector, stored.public_key) == (key.selector, key.public)
+    # Metrics, on the operator's /metrics.
+    exposed = cluster.metrics()
+    assert 'facteur_operator_reconciles_total{kind="MailDomain",result="ok"}' in exposed
+    assert 'facteur_operator_dkim_key_age_seconds{name="example-org",namespace="mail"}' in exposed
+    assert "facteur_operator_reconcile_duration_seconds_bucket" in exposed
+
+
+def test_mailboxes_converge_and_steady_state_writes_nothing(cluster: Cluster) -> None:
+    cluster.create("maildomains", DOMAIN)
+    ready(cluster, "maildomains", "example-org")
+    cluster.create(
+        "mailboxes",
+        mailbox_body(
+            "contact",
+            "contact",
+            type="shared",
+            aliases=["hello"],
+            access=[{"user": "alice@example.org", "role": "admin"}],
+        ),
+    )
+    box = ready(cluster, "mailboxes", "contact")
+    assert box["status"]["address"] == "contact@example.org"
+    mailbox = Mailbox.objects.get(local_part="contact", domain__name="example.org")
+    assert mailbox.managed and mailbox.kind == "shared"
+    assert list(mailbox.aliases.values_list("local_part", flat=True)) == ["hello"]
+    # Update: a new alias, a DMARC change.
+    cluster.patch("mailboxes", "contact", {"spec": {"aliases": ["hello", "info"]}})
+    cluster.patch("maildomains", "example-org", {"spec": {"dmarc": {"policy": "reject"}}})
+    wait_for(
+        "the new alias",
+        lambda: sorted(mailbox.aliases.values_list("local_part", flat=True)) == ["hello", "info"],
+    )
+    domain = until(
+        cluster,
+        f"{CR}/maildomains/example-org",
+        "DMARC reject in status",
+        lambda d: any("p=reject" in r["value"] for r in d["status"]["dnsRecords"]),
+    )
+    assert domain["status"]["observedGeneration"] == 2
+    wait_for(
+        "the mailbox's observedGeneration",
+        lambda: cluster.get(f"{CR}/mailboxes/contact")["status"].get("observedGeneration") == 2,
+    )
+    # Steady state: several resyncs later (each reads the Secret), not one write to the API.
+    time.sleep(RESYNC)
+    before, reads_before = cluster.writes(), cluster.secret_reads()
+    time.sleep(RESYNC * 3)
+    assert cluster.secret_reads() >= reads_before + 2
+    assert cluster.writes()[len(before) :] == []
+
+
+def test_deletion_waits_for_mailboxes_and_follows_the_policies(cluster: Cluster) -> None:
+    cluster.create("maildomains", DOMAIN)
+    ready(cluster, "maildomains", "example-org")
+    cluster.create("mailboxes", mailbox_body("kept", "kept"))
+    cluster.create("mailboxes", mailbox_body("gone", "gone", deletionPolicy="Delete"))
+    ready(cluster, "mailboxes", "kept")
+    ready(cluster, "mailboxes", "gone")
+    # The domain is still used: refused in status, nothing removed.
+    cluster.delete("maildomains", "example-org")
+    waiting = condition(
+        until(
+            cluster,
+            f"{CR}/maildomains/example-org",
+            "MailboxesRemain",
+            lambda d: condition(d, "Ready").get("reason") == "MailboxesRemain",
+        ),
+        "Ready",
+    )
+    assert "gone, kept" in waiting["message"]
+    assert MailDomain.objects.filter(name="example.org", managed=True).exists()
+    cluster.delete("mailboxes", "gone")
+    cluster.delete("mailboxes", "kept")
+    wait_for("the domain to go", lambda: cluster.get(f"{CR}/maildomains/example-org") is None)
+    # Delete removed "gone"; Retain kept "kept" and the domain, no longer managed.
+    assert not Mailbox.objects.filter(local_part="gone").exists()
+    kept = Mailbox.objects.get(local_part="kept")
+    assert not kept.managed
+    assert not MailDomain.objects.get(name="example.org").managed
+
+
+def test_invalid_specs_get_a_clear_condition_and_delete_nothing(cluster: Cluster) -> None:
+    cluster.create(
+        "maildomains", {**DOMAIN, "metadata": {"name": "bad"}, "spec": {"domain": "Not A Domain"}}
+    )
+    bad = ready(cluster, "maildomains", "bad", status="False")
+    assert condition(bad, "Ready")["reason"] == "InvalidSpec"
+    assert "spec.domain" in condition(bad, "Ready")["message"]
+    cluster.create("maildomains", DOMAIN)
+    ready(cluster, "maildomains", "example-org")
+    cluster.patch("maildomains", "example-org", {"spec": {"dmarc": {"pct": 500}}})
+    broken = until(
+        cluster,
+        f"{CR}/maildomains/example-org",
+        "InvalidSpec",
+        lambda d: condition(d, "Ready").get("reason") == "InvalidSpec",
+    )
+    assert "spec.dmarc.pct" in condition(broken, "Ready")["message"]
+    assert broken["status"]["observedGeneration"] == 2
+    assert cluster.get(f"/api/v1/namespaces/{NS}/secrets/example-org-dkim") is not None
+    assert MailDomain.objects.filter(name="example.org", managed=True).exists()
+    assert not MailDomain.objects.exclude(name="example.org").exists()
+
+
+def test_backend_down_then_back(cluster: Cluster, backend_proxy: BackendProxy) -> None:
+    errors = (
+        "facteur_operator_backend_errors_total",
+        {"kind": "MailDomain", "reason": "BackendUnavailable"},
+    )
+    before = REGISTRY.get_sample_value(*errors) or 0
+    backend_proxy.down()
+    cluster.create("maildomains", DOMAIN)
+    down = ready(cluster, "maildomains", "example-org", status="False")
+    assert condition(down, "BackendSynced")["reason"] == "BackendUnavailable"
+    assert condition(down, "DKIMReady")["status"] == "True"  # the rest goes on
+    assert not MailDomain.objects.filter(name="example.org").exists()
+    assert REGISTRY.get_sample_value(*errors) > before
+    backend_proxy.up()
+    ready(cluster, "maildomains", "example-org")
+    assert MailDomain.objects.filter(name="example.org", managed=True).exists()
+
+
+def test_a_lost_dkim_secret_is_made_again_under_a_new_selector(cluster: Cluster) -> None:
+    cluster.create("maildomains", DOMAIN)
+    first = ready(cluster, "maildomains", "example-org")["status"]["dkim"]["activeSelector"]
+    response = requests.delete(
+        f"{cluster.url}/api/v1/namespaces/{NS}/secrets/example-org-dkim", timeout=5
+    )
+    assert response.status_code == 200
+    # The periodic resync notices and makes a new key; the backend switches to it.
+    domain = until(
+        cluster,
+        f"{CR}/maildomains/example-org",
+        "a new DKIM selector",
+        lambda d: d["status"].get("dkim", {}).get("activeSelector") not in (None, first),
+    )
+    assert condition(domain, "Ready")["status"] == "True"
+    selector = domain["status"]["dkim"]["activeSelector"]
+    assert selector == f"{first}-2"
+    assert DkimKey.objects.get(domain__name="example.org", is_active=True).selector == selector
+
+
+VERBS = {"FETCH": "get", "LIST": "list", "WATCH": "watch", "CREATE": "create", "DELETE": "delete"}
+
+
+def _operator_calls(cluster: Cluster) -> set[tuple[str, str, str]]:
+    """(API group, resource[/subresource], verb) of every API call kopf or the handlers made."""
+    calls = set()
+    for request in list(cluster.emulator):
+        agent = request.headers.get("User-Agent", "")
+        if not agent.startswith(("kopf/", "facteur-operator")):
+            continue  # the test's own calls
+        if request.resource is None or request.resource.plural is None:
+            continue  # discovery (/api, /apis/GROUP/VERSION): allowed to every account
+        action = request.action.name
+        verb = VERBS.get(action) or (
+            "patch" if str(request.method).upper().endswith("PATCH") else "update"
+        )
+        resource = request.resource.plural + (
+            f"/{request.subresource}" if request.subresource else ""
+        )
+        calls.add((request.resource.group or "", resource, verb))
+    return calls
+
+
+def _granted() -> set[tuple[str, str, str]]:
+    docs = yaml.safe_load_all((crds.ROOT / "operator" / "deploy" / "rbac.yaml").read_text())
+    (role,) = [d for d in docs if d["kind"] == "ClusterRole"]
+    return {
+        (group, resource, verb)
+        for rule in role["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+
+
+SECRET = f"/api/v1/namespaces/{NS}/secrets/example-org-dkim"
+
+
+def age_secret(cluster: Cluster, field: str, days: int) -> None:
+    """Time passing for the rotation: a timestamp in the DKIM Secret moved ``days`` back."""
+    when = datetime.now(UTC) - timedelta(days=days)
+    response = requests.patch(
+        f"{cluster.url}{SECRET}",
+        json={"data": {field: base64.b64encode(when.isoformat().encode()).decode()}},
+        headers={"Content-Type": "application/merge-patch+json"},
+        timeout=5,
+    )
+    assert response.status_code == 200, response.text
+
+
+def dkim_names(domain: dict) -> set[str]:
+    return {r["name"] for r in domain["status"]["dnsRecords"] if "_domainkey" in r["name"]}
+
+
+def test_dkim_key_rotation(cluster: Cluster) -> None:
+    cluster.create("maildomains", DOMAIN)
+    first = ready(cluster, "maildomains", "example-org")["status"]["dkim"]["activeSelector"]
+    second = f"{first}-2"  # the same month
+    path = f"{CR}/maildomains/example-org"
+    # Two days before the key is due: the next key is made and published, not used yet.
+    age_secret(cluster, "created", days=179)
+    domain = until(cluster, path, "a next key", lambda d: "nextSelector" in d["status"]["dkim"])
+    assert domain["status"]["dkim"]["nextSelector"] == second
+    assert dkim_names(domain) == {
+        f"{first}._domainkey.example.org.",
+        f"{second}._domainkey.example.org.",
+    }
+    assert DkimKey.objects.get(domain__name="example.org", is_active=True).selector == first
+    # Two days later: the next key signs; the old record stays published.
+    age_secret(cluster, "next.created", days=3)
+    domain = until(
+        cluster, path, "the switch", lambda d: d["status"]["dkim"]["activeSelector"] == second
+    )
+    assert "nextSelector" not in domain["status"]["dkim"]
+    assert dkim_names(domain) == {
+        f"{first}._domainkey.example.org.",
+        f"{second}._domainkey.example.org.",
+    }
+    assert DkimKey.objects.get(domain__name="example.org", is_active=True).selector == second
+    # Two days later again: the old key and its record go.
+    age_secret(cluster, "switched", days=3)
+    domain = until(cluster, path, "the old record gone", lambda d: len(dkim_names(d)) == 1)
+    assert dkim_names(domain) == {f"{second}._domainkey.example.org."}
+    assert not any(k.startswith("previous.") for k in cluster.get(SECRET)["data"])
+    assert condition(domain, "Ready")["status"] == "True"
+
+
+def test_the_rbac_manifest_allows_every_call_and_no_more(cluster: Cluster) -> None:
+    # A whole life: creation, an invalid spec, updates (DNSEndpoint patched), deletion.
+    cluster.create("maildomains", DOMAIN)
+    ready(cluster, "maildomains", "example-org")
+    cluster.create("mailboxes", mailbox_body("contact", "contact", aliases=["hello"]))
+    ready(cluster, "mailboxes", "contact")
+    age_secret(cluster, "created", days=179)  # a rotation begins: the Secret is patched
+    until(
+        cluster,
+        f"{CR}/maildomains/example-org",
+        "a next key",
+        lambda d: "nextSelector" in d["status"]["dkim"],
+    )
+    cluster.patch("maildomains", "example-org", {"spec": {"dmarc": {"pct": 500}}})
+    until(
+        cluster,
+        f"{CR}/maildomains/example-org",
+        "InvalidSpec",
+        lambda d: condition(d, "Ready").get("reason") == "InvalidSpec",
+    )
+    cluster.patch("maildomains", "example-org", {"spec": {"dmarc": {"pct": 50}}})
+    until(
+        cluster,
+        f"{CR}/maildomains/example-org",
+        "pct=50",
+        lambda d: any("pct=50" in r["value"] for r in d["status"].get("dnsRecords", [])),
+    )
+    cluster.delete("mailboxes", "contact")
+    cluster.delete("maildomains", "example-org")
+    wait_for("the domain to go", lambda: cluster.get(f"{CR}/maildomains/example-org") is None)
+    calls, granted = _operator_calls(cluster), _granted()
+    assert calls - granted == set()
+    # Least privilege: every permission is used. Events excepted: kopf posts them on a
+    # real cluster, and posted none against the emulator (docs/operator.md).
+    unused = {g for g in granted - calls if g[1] != "events"}
+    assert unused == set()

@@ -1,0 +1,90 @@
+"""The backend's internal API for the operator (``/api/v1.0/operator/``), by service token.
+
+Every call is an idempotent upsert (or a deletion that succeeds when there is nothing left),
+so a reconcile can always make it again. A refusal (400) means the declared state cannot be
+applied as it is; anything else going wrong (connection, 5xx, throttling) is temporary.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+
+from facteur_operator.dkim import DkimKey
+from facteur_operator.specs import DomainSpec, MailboxSpec
+
+
+class BackendError(Exception):
+    def __init__(self, message: str, *, refused: bool = False) -> None:
+        super().__init__(message)
+        self.refused = refused
+
+
+class Backend:
+    def __init__(self, base_url: str, token: str, timeout: float = 10) -> None:
+        self.base_url = base_url.rstrip("/") + "/api/v1.0/operator"
+        self.token = token
+        self.timeout = timeout
+
+    async def _call(self, method: str, path: str, body: Any = None) -> dict:
+        if not self.token:
+            raise BackendError("no service token configured (FACTEUR_SERVICE_TOKEN)")
+        headers = {"Authorization": f"Bearer {self.token}"}
+        timeout = aiohttp.ClientTimeout(total=self.timeout)
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=timeout) as session,
+                session.request(method, self.base_url + path, json=body, headers=headers) as r,
+            ):
+                if r.status == 204:
+                    return {}
+                payload = await r.json(content_type=None) if r.content_length != 0 else {}
+                if r.status < 300:
+                    return payload or {}
+                detail = _detail(payload)
+                raise BackendError(
+                    f"the backend answered {r.status} to {method} {path}: {detail}",
+                    refused=r.status == 400,
+                )
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise BackendError(f"the backend is unreachable: {exc or type(exc).__name__}") from exc
+
+    async def put_domain(self, spec: DomainSpec) -> dict:
+        return await self._call("PUT", f"/domains/{spec.domain}/", {"admins": list(spec.admins)})
+
+    async def put_dkim_key(self, domain: str, key: DkimKey) -> dict:
+        body = {
+            "selector": key.selector,
+            "algorithm": key.algorithm,
+            "private_key": base64.b64encode(key.private).decode(),
+        }
+        return await self._call("PUT", f"/domains/{domain}/dkim/", body)
+
+    async def put_mailbox(self, address: str, spec: MailboxSpec) -> dict:
+        body = {
+            "type": spec.type,
+            "display_name": spec.display_name,
+            "aliases": list(spec.aliases),
+            "access": [{"user": user, "role": role} for user, role in spec.access],
+        }
+        return await self._call("PUT", f"/mailboxes/{quote(address, safe='@')}/", body)
+
+    async def delete_domain(self, domain: str, policy: str) -> None:
+        await self._call("DELETE", f"/domains/{domain}/?deletionPolicy={policy}")
+
+    async def delete_mailbox(self, address: str, policy: str) -> None:
+        await self._call(
+            "DELETE", f"/mailboxes/{quote(address, safe='@')}/?deletionPolicy={policy}"
+        )
+
+
+def _detail(payload: Any) -> str:
+    if isinstance(payload, dict):
+        errors = payload.get("errors")
+        if isinstance(errors, dict):
+            return "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in errors.items())
+        return str(payload.get("detail", payload))
+    return str(payload)[:300]

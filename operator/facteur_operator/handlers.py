@@ -1,0 +1,384 @@
+"""kopf handlers: MailDomain and Mailbox reconciled on create, update, resume and a periodic
+resync; deletion behind a finalizer, by the resource's deletionPolicy.
+
+Each reconcile gathers facts (the DKIM Secret, the backend's answer), computes the status
+with the pure functions of ``reconcile`` and writes only what differs: at steady state it
+writes nothing. Invalid specs are permanent errors with a condition saying why; an
+unreachable backend is a temporary one (retried with backoff, condition False meanwhile).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+from prometheus_client import start_http_server
+
+from facteur_operator import dkim, dns, metrics, reconcile, rotation, specs
+from facteur_operator.backend import Backend, BackendError
+from facteur_operator.conditions import FALSE, Condition
+from facteur_operator.kube import Kube, KubeError, object_path
+from facteur_operator.settings import Settings
+
+GROUP, VERSION = "mail.facteur.dev", "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+DNS_ENDPOINT_VERSION, DNS_ENDPOINT_PLURAL = "externaldns.k8s.io/v1alpha1", "dnsendpoints"
+RETRY_SECONDS = 10
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    kube: Kube | None = None
+    backend: Backend | None = None
+    metrics_server: Any = None
+
+
+RUNTIME = Runtime(Settings.from_env())
+
+
+@kopf.on.startup()
+def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+    RUNTIME.settings = Settings.from_env()
+    RUNTIME.backend = Backend(RUNTIME.settings.backend_url, RUNTIME.settings.service_token)
+    # kopf's own bookkeeping in annotations of our group: status is ours, and the CRD's
+    # structural schema would prune anything else written there.
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=GROUP, key="last-handled-configuration"
+    )
+    settings.persistence.finalizer = f"{GROUP}/finalizer"
+    settings.posting.level = logging.WARNING  # Events for problems, not every success
+    if RUNTIME.settings.metrics_port and RUNTIME.metrics_server is None:
+        RUNTIME.metrics_server, _thread = start_http_server(
+            RUNTIME.settings.metrics_port, addr=RUNTIME.settings.metrics_addr
+        )
+
+
+@kopf.on.login()
+def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    server = RUNTIME.settings.kube_server
+    if server:
+        info = kopf.ConnectionInfo(server=server, insecure=server.startswith("http://"))
+    else:
+        info = kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+    if info is not None:
+        RUNTIME.kube = Kube(info)
+    return info
+
+
+@kopf.on.cleanup()
+async def close(**_: Any) -> None:
+    if RUNTIME.kube is not None:
+        await RUNTIME.kube.close()
+    if RUNTIME.metrics_server is not None:
+        RUNTIME.metrics_server.shutdown()
+        RUNTIME.metrics_server.server_close()
+        RUNTIME.metrics_server = None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _kube() -> Kube:
+    if RUNTIME.kube is None:
+        raise kopf.TemporaryError("not logged in to the Kubernetes API yet", delay=1)
+    return RUNTIME.kube
+
+
+def _backend() -> Backend:
+    if RUNTIME.backend is None:
+        raise kopf.TemporaryError("the operator is starting", delay=1)
+    return RUNTIME.backend
+
+
+async def _write_status(path: str, current: dict, desired: dict) -> None:
+    changes = reconcile.status_patch(current, desired)
+    if changes:
+        await _kube().merge_patch(f"{path}/status", {"status": changes})
+        metrics.STATUS_WRITES.labels("Mailbox" if "/mailboxes/" in path else "MailDomain").inc()
+
+
+def _owner(body: kopf.Body) -> dict:
+    return {
+        "apiVersion": body.get("apiVersion", API_VERSION),
+        "kind": body.get("kind", "MailDomain"),
+        "name": body.meta.name,
+        "uid": body.meta.uid,
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+# --- MailDomain ---------------------------------------------------------------------
+
+
+async def _dkim_keys(
+    body: kopf.Body, spec: specs.DomainSpec, now: datetime
+) -> tuple[rotation.KeySet | None, Condition]:
+    """The domain's keys from its Secret (made when missing), rotated when due."""
+    name, namespace = body.meta.name, body.meta.namespace
+    path = object_path("v1", "secrets", namespace, dkim.secret_name(name))
+    secret = await _kube().get(path)
+    keys: rotation.KeySet | None = None
+    if secret is None:
+        # A lost Secret (deleted by hand): the new key must not reuse a published selector.
+        published = (body.get("status") or {}).get("dkim", {}).get("activeSelector")
+        key = dkim.new_key(spec, now, taken={published} if published else frozenset())
+        new = dkim.secret_body(
+            name=dkim.secret_name(name), namespace=namespace, domain=spec.domain, key=key
+        )
+        new["metadata"]["ownerReferences"] = [_owner(body)]
+        try:
+            await _kube().create(object_path("v1", "secrets", namespace), new)
+            keys = rotation.KeySet(active=key)
+        except KubeError as exc:
+            if exc.status != 409:
+                raise
+            secret = await _kube().get(path)  # made meanwhile (another reconcile): use it
+    if keys is None:
+        keys = rotation.from_secret(secret or {})
+    if keys is None:
+        # Someone else's Secret, or a damaged one: reported, never overwritten.
+        return None, Condition(
+            "DKIMReady",
+            FALSE,
+            "SecretInvalid",
+            f"Secret {dkim.secret_name(name)} holds no whole, consistent DKIM key",
+        )
+    planned = rotation.plan(keys, spec, now)
+    if planned != keys:
+        await _kube().merge_patch(path, {"data": rotation.secret_data_of(planned)})
+        keys = planned
+    message = f"selector {keys.active.selector}"
+    if keys.next is not None:
+        switch = keys.next.created + rotation.overlap(spec.dkim_rotation)
+        message += f"; next {keys.next.selector} published, signs from {switch:%Y-%m-%d %H:%M} UTC"
+    return keys, reconcile.ok("DKIMReady", "KeyReady", message)
+
+
+async def _publish(body: kopf.Body, spec: specs.DomainSpec, found: list) -> str:
+    """The DNSEndpoint for external-dns, when its CRD is installed; what was done."""
+    kube = _kube()
+    if not await kube.has_resource(DNS_ENDPOINT_VERSION, DNS_ENDPOINT_PLURAL):
+        return "publish status.dnsRecords in the domain's zone"
+    namespace, name = body.meta.namespace, body.meta.name
+    desired = dns.dns_endpoint_body(name=name, namespace=namespace, domain=spec.domain, found=found)
+    desired["metadata"]["ownerReferences"] = [_owner(body)]
+    path = object_path(DNS_ENDPOINT_VERSION, DNS_ENDPOINT_PLURAL, namespace, name)
+    current = await kube.get(path)
+    if current is None:
+        await kube.create(
+            object_path(DNS_ENDPOINT_VERSION, DNS_ENDPOINT_PLURAL, namespace), desired
+        )
+    elif current.get("spec") != desired["spec"]:
+        await kube.merge_patch(path, {"spec": desired["spec"]})
+    return f"published through DNSEndpoint {name}"
+
+
+async def reconcile_domain(body: kopf.Body, logger: logging.Logger) -> None:
+    now, current = _now(), dict(body.get("status") or {})
+    generation = body.meta.get("generation")
+    path = object_path(API_VERSION, "maildomains", body.meta.namespace, body.meta.name)
+    try:
+        spec = specs.domain_spec(dict(body.get("spec") or {}))
+    except specs.InvalidSpec as exc:
+        invalid = Condition("Ready", FALSE, "InvalidSpec", str(exc))
+        desired = {
+            "conditions": reconcile.merge_conditions(current, [invalid], generation, now),
+            **({"observedGeneration": generation} if generation is not None else {}),
+        }
+        await _write_status(path, current, desired)
+        raise kopf.PermanentError(f"invalid MailDomain: {exc}") from None
+
+    keys, dkim_cond = await _dkim_keys(body, spec, now)
+    key = keys.active if keys is not None else None
+    if key is not None:
+        age = (now - key.created).total_seconds()
+        metrics.DKIM_KEY_AGE.labels(body.meta.namespace, body.meta.name).set(age)
+    found: list = []
+    try:
+        found = dns.records(
+            spec,
+            key,
+            default_mx=RUNTIME.settings.mx_host,
+            ttl=RUNTIME.settings.dns_ttl,
+            published=keys.published if keys is not None else None,
+        )
+        dns_cond = reconcile.ok("DNSReady", "RecordsComputed", await _publish(body, spec, found))
+    except dns.NoMxHost as exc:
+        dns_cond = Condition("DNSReady", FALSE, "NoMxHost", str(exc))
+
+    backend_error: BackendError | None = None
+    try:
+        await _backend().put_domain(spec)
+        if key is not None:
+            await _backend().put_dkim_key(spec.domain, key)
+        backend_cond = reconcile.ok("BackendSynced", "Synced", f"domain {spec.domain}")
+    except BackendError as exc:
+        backend_error = exc
+        reason = "BackendRefused" if exc.refused else "BackendUnavailable"
+        metrics.BACKEND_ERRORS.labels("MailDomain", reason).inc()
+        backend_cond = Condition("BackendSynced", FALSE, reason, str(exc))
+
+    desired = reconcile.domain_status(
+        spec=spec,
+        key=key,
+        secret_name=dkim.secret_name(body.meta.name),
+        dkim=dkim_cond,
+        dns=dns_cond,
+        backend=backend_cond,
+        found=found,
+        current=current,
+        generation=generation,
+        now=now,
+        next_key=keys.next if keys is not None else None,
+    )
+    await _write_status(path, current, desired)
+    if backend_error is not None:
+        delay = 60 if backend_error.refused else RETRY_SECONDS
+        raise kopf.TemporaryError(str(backend_error), delay=delay)
+
+
+@kopf.on.resume(GROUP, VERSION, "maildomains")
+@kopf.on.create(GROUP, VERSION, "maildomains")
+@kopf.on.update(GROUP, VERSION, "maildomains")
+async def maildomain_changed(body: kopf.Body, logger: logging.Logger, **_: Any) -> None:
+    async with metrics.measured("MailDomain"):
+        await reconcile_domain(body, logger)
+
+
+@kopf.timer(
+    GROUP,
+    VERSION,
+    "maildomains",
+    interval=RUNTIME.settings.resync_seconds,
+    initial_delay=RUNTIME.settings.resync_seconds * random.uniform(0.5, 1.0),  # noqa: S311
+    idle=RUNTIME.settings.resync_seconds / 2,
+)
+async def maildomain_resync(body: kopf.Body, logger: logging.Logger, **_: Any) -> None:
+    # Drift (a deleted Secret, a backend restored from backup) is corrected here.
+    if not body.meta.get("deletionTimestamp"):
+        async with metrics.measured("MailDomain"):
+            await reconcile_domain(body, logger)
+
+
+@kopf.on.delete(GROUP, VERSION, "maildomains")
+async def maildomain_deleted(body: kopf.Body, logger: logging.Logger, **_: Any) -> None:
+    namespace, name = body.meta.namespace, body.meta.name
+    try:
+        spec = specs.domain_spec(dict(body.get("spec") or {}))
+    except specs.InvalidSpec:
+        logger.warning("invalid MailDomain deleted: nothing was made for it")
+        return
+    mailboxes = await _kube().list(object_path(API_VERSION, "mailboxes", namespace))
+    users = sorted(
+        m["metadata"]["name"]
+        for m in mailboxes
+        if (m.get("spec") or {}).get("domainRef", {}).get("name") == name
+    )
+    if users:
+        path = object_path(API_VERSION, "maildomains", namespace, name)
+        current = dict(body.get("status") or {})
+        waiting = Condition(
+            "Ready", FALSE, "MailboxesRemain", f"delete its Mailboxes first: {', '.join(users)}"
+        )
+        desired = {"conditions": reconcile.merge_conditions(current, [waiting], None, _now())}
+        await _write_status(path, current, desired)
+        raise kopf.TemporaryError(f"Mailboxes still use this domain: {users}", delay=5)
+    try:
+        await _backend().delete_domain(spec.domain, spec.deletion_policy)
+    except BackendError as exc:
+        raise kopf.TemporaryError(str(exc), delay=RETRY_SECONDS) from None
+    # The Secret and the DNSEndpoint are owned by the MailDomain: the garbage collector
+    # removes them.
+
+
+# --- Mailbox ------------------------------------------------------------------------
+
+
+async def reconcile_mailbox(body: kopf.Body, logger: logging.Logger) -> None:
+    now, current = _now(), dict(body.get("status") or {})
+    generation = body.meta.get("generation")
+    namespace = body.meta.namespace
+    path = object_path(API_VERSION, "mailboxes", namespace, body.meta.name)
+    try:
+        spec = specs.mailbox_spec(dict(body.get("spec") or {}))
+    except specs.InvalidSpec as exc:
+        invalid = Condition("Ready", FALSE, "InvalidSpec", str(exc))
+        desired = {
+            "conditions": reconcile.merge_conditions(current, [invalid], generation, now),
+            **({"observedGeneration": generation} if generation is not None else {}),
+        }
+        await _write_status(path, current, desired)
+        raise kopf.PermanentError(f"invalid Mailbox: {exc}") from None
+
+    domain_body = await _kube().get(
+        object_path(API_VERSION, "maildomains", namespace, spec.domain_ref)
+    )
+    domain: str | None = None
+    error: kopf.TemporaryError | None = None
+    if domain_body is None:
+        cond = Condition(
+            "BackendSynced", FALSE, "DomainNotFound", f"no MailDomain {spec.domain_ref} here"
+        )
+        error = kopf.TemporaryError(cond.message, delay=RETRY_SECONDS)
+    else:
+        domain = str((domain_body.get("spec") or {}).get("domain", ""))
+        try:
+            await _backend().put_mailbox(f"{spec.local_part}@{domain}", spec)
+            cond = reconcile.ok("BackendSynced", "Synced", f"{spec.local_part}@{domain}")
+        except BackendError as exc:
+            reason = "BackendRefused" if exc.refused else "BackendUnavailable"
+            metrics.BACKEND_ERRORS.labels("Mailbox", reason).inc()
+            cond = Condition("BackendSynced", FALSE, reason, str(exc))
+            error = kopf.TemporaryError(str(exc), delay=60 if exc.refused else RETRY_SECONDS)
+    desired = reconcile.mailbox_status(
+        spec=spec, domain=domain, backend=cond, current=current, generation=generation, now=now
+    )
+    await _write_status(path, current, desired)
+    if error is not None:
+        raise error
+
+
+@kopf.on.resume(GROUP, VERSION, "mailboxes")
+@kopf.on.create(GROUP, VERSION, "mailboxes")
+@kopf.on.update(GROUP, VERSION, "mailboxes")
+async def mailbox_changed(body: kopf.Body, logger: logging.Logger, **_: Any) -> None:
+    async with metrics.measured("Mailbox"):
+        await reconcile_mailbox(body, logger)
+
+
+@kopf.timer(
+    GROUP,
+    VERSION,
+    "mailboxes",
+    interval=RUNTIME.settings.resync_seconds,
+    initial_delay=RUNTIME.settings.resync_seconds * random.uniform(0.5, 1.0),  # noqa: S311
+    idle=RUNTIME.settings.resync_seconds / 2,
+)
+async def mailbox_resync(body: kopf.Body, logger: logging.Logger, **_: Any) -> None:
+    if not body.meta.get("deletionTimestamp"):
+        async with metrics.measured("Mailbox"):
+            await reconcile_mailbox(body, logger)
+
+
+@kopf.on.delete(GROUP, VERSION, "mailboxes")
+async def mailbox_deleted(body: kopf.Body, logger: logging.Logger, **_: Any) -> None:
+    address = (body.get("status") or {}).get("address")
+    if not address:
+        return  # never reached the backend
+    try:
+        spec = specs.mailbox_spec(dict(body.get("spec") or {}))
+        policy = spec.deletion_policy
+    except specs.InvalidSpec:
+        policy = "Retain"  # when in doubt, keep the mail
+    try:
+        await _backend().delete_mailbox(address, policy)
+    except BackendError as exc:
+        raise kopf.TemporaryError(str(exc), delay=RETRY_SECONDS) from None

@@ -1,0 +1,29 @@
+"""``facteur-operator``: run the operator (kopf) with its health endpoint.
+
+Watches every namespace unless FACTEUR_OPERATOR_NAMESPACES lists some (comma-separated).
+The liveness endpoint is http://0.0.0.0:8080/healthz (FACTEUR_OPERATOR_LIVENESS to change).
+"""
+
+from __future__ import annotations
+
+import os
+
+import kopf
+
+import facteur_operator.handlers  # noqa: F401  (registers the handlers)
+
+
+def main() -> None:
+    namespaces = [n for n in os.environ.get("FACTEUR_OPERATOR_NAMESPACES", "").split(",") if n]
+    kopf.run(
+        standalone=True,
+        clusterwide=not namespaces,
+        namespaces=namespaces,
+        liveness_endpoint=os.environ.get(
+            "FACTEUR_OPERATOR_LIVENESS", "http://0.0.0.0:8080/healthz"
+        ),
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""The operator's settings, from the environment (docs/operator.md, "Settings")."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Settings:
+    backend_url: str  # the backend's base URL, e.g. http://facteur-backend:8000
+    service_token: str  # FACTEUR_SERVICE_TOKEN, shared with the backend
+    mx_host: str  # the suite's MTA-in public host: a MailDomain's MX when it names none
+    dns_ttl: int
+    resync_seconds: float
+    kube_server: str  # empty: in-cluster service account, else kubeconfig
+    metrics_port: int  # 0: no /metrics
+    metrics_addr: str
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        return cls(
+            backend_url=env.get("FACTEUR_BACKEND_URL", "http://127.0.0.1:8000").rstrip("/"),
+            service_token=env.get("FACTEUR_SERVICE_TOKEN", ""),
+            mx_host=env.get("FACTEUR_OPERATOR_MX_HOST", ""),
+            dns_ttl=int(env.get("FACTEUR_OPERATOR_DNS_TTL", "3600")),
+            resync_seconds=float(env.get("FACTEUR_OPERATOR_RESYNC_SECONDS", "300")),
+            kube_server=env.get("FACTEUR_OPERATOR_KUBE_SERVER", ""),
+            metrics_port=int(env.get("FACTEUR_OPERATOR_METRICS_PORT") or 0),
+            metrics_addr=env.get("FACTEUR_OPERATOR_METRICS_ADDR", "0.0.0.0"),  # noqa: S104
+        )
