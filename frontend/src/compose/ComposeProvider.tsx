@@ -1,0 +1,210 @@
+// One compose window for the whole app (it stays open while one reads other mail), and
+// the "Sent — Undo" bar that follows a send until its time comes.
+import { useQueryClient } from "@tanstack/react-query";
+import {
+  createContext,
+  lazy,
+  Suspense,
+  useCallback,
+  useContext,
+  useEffect,
+  useMemo,
+  useState,
+  type ReactNode,
+} from "react";
+import { useTranslation } from "react-i18next";
+
+import { invalidateMail } from "../api/cache";
+import { useMailboxesList } from "../api/generated/endpoints/mailboxes/mailboxes";
+import { messagesCancelSend } from "../api/generated/endpoints/messages/messages";
+import type { Mailbox, Message } from "../api/generated/model";
+import { usePlace } from "../app/usePlace";
+import { useCurrentUser } from "../auth/RequireAuth";
+import { formatFullDate, personLabel } from "../ui/format";
+import { ErrorMessage, Loading } from "../ui/Status";
+import { clearBackup, readBackup } from "./backup";
+import {
+  blankCompose,
+  draftCompose,
+  forwardCompose,
+  replyCompose,
+  sendableMailboxes,
+  type ComposeState,
+  type QuoteWords,
+} from "./model";
+
+export interface ComposeApi {
+  compose: () => void;
+  reply: (message: Message, all: boolean) => void;
+  forward: (message: Message) => void;
+  editDraft: (draft: Message) => void;
+  isOpen: boolean;
+}
+
+// The editor (TipTap, ProseMirror) is most of the compose code: loaded when first needed.
+const ComposeWindow = lazy(() => import("./ComposeWindow"));
+
+const ComposeContext = createContext<ComposeApi | null>(null);
+
+export function useCompose(): ComposeApi {
+  const api = useContext(ComposeContext);
+  if (!api) throw new Error("useCompose outside ComposeProvider");
+  return api;
+}
+
+interface Pending {
+  message: Message;
+  scheduled: boolean;
+}
+
+function defaultMailbox(mailboxes: Mailbox[], current: string | undefined): string {
+  const senders = sendableMailboxes(mailboxes);
+  return (
+    senders.find((mailbox) => mailbox.id === current)?.id ??
+    senders.find((mailbox) => mailbox.kind === "personal")?.id ??
+    senders[0]?.id ??
+    current ??
+    mailboxes[0]?.id ??
+    ""
+  );
+}
+
+export function ComposeProvider({ children }: { children: ReactNode }) {
+  const { t, i18n } = useTranslation();
+  const user = useCurrentUser();
+  const place = usePlace();
+  const queryClient = useQueryClient();
+  const mailboxes = useMailboxesList();
+  const list = useMemo(() => mailboxes.data ?? [], [mailboxes.data]);
+  // A message written during an earlier visit that the server never got comes back.
+  const [open, setOpen] = useState<{ state: ComposeState; restored: boolean } | null>(() => {
+    const backup = readBackup(user.id);
+    if (backup && !backup.saved) return { state: backup.state, restored: true };
+    if (backup) clearBackup(user.id);
+    return null;
+  });
+  const [pending, setPending] = useState<Pending | null>(null);
+
+  const words = useCallback(
+    (message: Message): QuoteWords => {
+      const date = formatFullDate(message.sent_at ?? message.received_at, i18n.language);
+      const people = (kind: string) =>
+        message.recipients
+          .filter((recipient) => recipient.kind === kind)
+          .map(personLabel)
+          .join(", ");
+      return {
+        wrote: t("compose.quoteWrote", { date, sender: personLabel(message.sender) }),
+        forwardHeader: [
+          t("compose.forwardedMessage"),
+          `${t("thread.from")}: ${personLabel(message.sender)}`,
+          `${t("thread.date")}: ${date}`,
+          `${t("compose.subject")}: ${message.subject}`,
+          `${t("thread.recipients.to")}: ${people("to")}`,
+          ...(people("cc") ? [`${t("thread.recipients.cc")}: ${people("cc")}`] : []),
+        ].join("\n"),
+      };
+    },
+    [t, i18n.language],
+  );
+
+  const api = useMemo<ComposeApi>(
+    () => ({
+      isOpen: open !== null,
+      compose: () => setOpen({ state: blankCompose(defaultMailbox(list, place.mailboxId)), restored: false }),
+      reply: (message, all) =>
+        setOpen({
+          state: replyCompose(message, list.find((m) => m.id === message.mailbox), all, words(message)),
+          restored: false,
+        }),
+      forward: (message) => setOpen({ state: forwardCompose(message, words(message)), restored: false }),
+      editDraft: (draft) => setOpen({ state: draftCompose(draft), restored: false }),
+    }),
+    [open, list, place.mailboxId, words],
+  );
+
+  return (
+    <ComposeContext.Provider value={api}>
+      {children}
+      {open && (
+        <Suspense fallback={<Loading />}>
+        <ComposeWindow
+          key={open.state.localId}
+          initial={open.state}
+          restored={open.restored}
+          userId={user.id}
+          mailboxes={list}
+          onClose={() => {
+            setOpen(null);
+            void invalidateMail(queryClient);
+          }}
+          onSent={(message, scheduled) => {
+            setOpen(null);
+            setPending({ message, scheduled });
+            void invalidateMail(queryClient);
+          }}
+        />
+        </Suspense>
+      )}
+      {pending && (
+        <SentBar
+          key={pending.message.id}
+          pending={pending}
+          onDone={() => setPending(null)}
+          onUndone={(draft) => {
+            setPending(null);
+            setOpen({ state: draftCompose(draft), restored: false });
+            void invalidateMail(queryClient);
+          }}
+        />
+      )}
+    </ComposeContext.Provider>
+  );
+}
+
+/** "Sending…" with Undo until send_at (the undo window), or "Scheduled for …" with Cancel. */
+function SentBar({
+  pending,
+  onDone,
+  onUndone,
+}: {
+  pending: Pending;
+  onDone: () => void;
+  onUndone: (draft: Message) => void;
+}) {
+  const { t, i18n } = useTranslation();
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const sendAt = pending.message.send_at ? new Date(pending.message.send_at).getTime() : Date.now();
+  useEffect(() => {
+    // The undo button goes when the message leaves; a scheduled one stays a few seconds.
+    const wait = pending.scheduled ? 10_000 : Math.max(0, sendAt - Date.now());
+    const timer = setTimeout(onDone, Math.min(wait, 2_147_000_000));
+    return () => clearTimeout(timer);
+  }, [sendAt, pending.scheduled, onDone]);
+  const undo = async () => {
+    setBusy(true);
+    try {
+      onUndone(await messagesCancelSend(pending.message.id));
+    } catch (failure) {
+      setError(failure);
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="sent-bar" role="status">
+      <span>
+        {pending.scheduled
+          ? t("compose.scheduledFor", { date: formatFullDate(pending.message.send_at, i18n.language) })
+          : t("compose.sent")}
+      </span>
+      <button type="button" onClick={() => void undo()} disabled={busy}>
+        {pending.scheduled ? t("compose.cancelScheduled") : t("compose.undo")}
+      </button>
+      <button type="button" aria-label={t("compose.dismiss")} onClick={onDone}>
+        ×
+      </button>
+      {error !== null && <ErrorMessage error={error} />}
+    </div>
+  );
+}
