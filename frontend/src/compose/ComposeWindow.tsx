@@ -170,13 +170,13 @@ export default function ComposeWindow({
 
   return (
     <section className="compose" role="dialog" aria-modal="false" aria-labelledby={titleId} onKeyDown={onKeyDown}>
-      <header className="compose-header">
+      <div className="compose-header">
         <h2 id={titleId}>{title}</h2>
         <SaveState status={autosave.status} />
         <button type="button" className="compose-close" onClick={() => void close()} disabled={busy !== null}>
           {t("compose.close")}
         </button>
-      </header>
+      </div>
       {restored && (
         <p className="notice" role="note">
           {t("compose.restored")}
