@@ -230,6 +230,15 @@ describe("delivery status on sent mail", () => {
     await waitFor(() => expect(sent(`/api/v1.0/messages/${fx.message().id}/retry-send/`)).toHaveLength(1));
   });
 
+  it("shows nothing about delivery on sent mail that did not go through our sending (imported)", async () => {
+    const imported = fx.message({ is_sender: true, send_at: null });
+    const recipients = imported.recipients.map((r) => ({ ...r, delivery_status: "" as never }));
+    server.use(http.get(`${API}/threads/:id/messages/`, () => HttpResponse.json([{ ...imported, recipients }])));
+    renderApp(THREAD_URL);
+    await screen.findByText("Here are the figures for the quarter.");
+    expect(screen.queryByRole("region", { name: "Delivery" })).not.toBeInTheDocument();
+  });
+
   it("offers to cancel a message that has not left yet", async () => {
     const future = new Date(Date.now() + 3600_000).toISOString();
     server.use(

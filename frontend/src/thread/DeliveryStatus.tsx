@@ -2,7 +2,7 @@
 // became of each recipient (queued, sent, delivered, retrying, failed, with the
 // server's reply), with "Retry now" when some failed or wait for a retry.
 import { useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 
 import { invalidateMail } from "../api/cache";
@@ -12,6 +12,13 @@ import { useCompose } from "../compose/ComposeProvider";
 import { formatFullDate, personLabel } from "../ui/format";
 import { ErrorMessage } from "../ui/Status";
 
+const STATUSES = new Set(["queued", "retrying", "sent", "delivered", "failed"]);
+
+/** Sent mail that went through our sending (imported or seeded mail has no statuses). */
+export function hasDeliveryStatus(message: Message): boolean {
+  return message.send_at !== null || message.recipients.some((r) => STATUSES.has(r.delivery_status));
+}
+
 export function DeliveryStatus({ message, now = Date.now() }: { message: Message; now?: number }) {
   const { t, i18n } = useTranslation();
   const queryClient = useQueryClient();
@@ -19,6 +26,13 @@ export function DeliveryStatus({ message, now = Date.now() }: { message: Message
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const waiting = message.send_at !== null && new Date(message.send_at).getTime() > now;
+  const sendAtMs = message.send_at ? new Date(message.send_at).getTime() : null;
+  useEffect(() => {
+    // When the message leaves, its recipients' statuses change: fetch them then.
+    if (sendAtMs === null || sendAtMs <= Date.now()) return;
+    const timer = setTimeout(() => void invalidateMail(queryClient), Math.min(sendAtMs - Date.now() + 2000, 2 ** 31 - 1));
+    return () => clearTimeout(timer);
+  }, [sendAtMs, queryClient]);
   const retryable = message.recipients.some((r) => r.delivery_status === "failed" || r.delivery_status === "retrying");
 
   const act = async (action: () => Promise<void>) => {
@@ -54,7 +68,7 @@ export function DeliveryStatus({ message, now = Date.now() }: { message: Message
         </p>
       )}
       <ul className="delivery-list">
-        {message.recipients.map((recipient) => (
+        {message.recipients.filter((recipient) => STATUSES.has(recipient.delivery_status)).map((recipient) => (
           <li key={`${recipient.kind}-${recipient.email}`} className={`delivery-${recipient.delivery_status}`}>
             <span className="delivery-person">{personLabel(recipient)}</span>{" "}
             <span className={`status-chip status-${recipient.delivery_status}`}>

@@ -4,7 +4,7 @@ import { useTranslation } from "react-i18next";
 import type { Message, RecipientKindEnum } from "../api/generated/model";
 import { useCompose } from "../compose/ComposeProvider";
 import { formatFullDate, formatSize, personLabel } from "../ui/format";
-import { DeliveryStatus } from "./DeliveryStatus";
+import { DeliveryStatus, hasDeliveryStatus } from "./DeliveryStatus";
 import { MessageBody } from "./MessageBody";
 
 const KINDS: RecipientKindEnum[] = ["to", "cc", "bcc"];
@@ -57,7 +57,7 @@ export function MessageItem({ message, initiallyOpen }: { message: Message; init
                 <a href={`/api/v1.0/messages/${encodeURIComponent(message.id)}/raw/`}>{t("thread.rawSource")}</a>
               </p>
             )}
-            {message.is_sender && !message.is_draft && <DeliveryStatus message={message} />}
+            {message.is_sender && !message.is_draft && hasDeliveryStatus(message) && <DeliveryStatus message={message} />}
             <MessageBody message={message} />
             {message.attachments.length > 0 && (
               <section className="attachments" aria-label={t("thread.attachments")}>

@@ -2,7 +2,10 @@
 import { useEffect, useId, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 
-import { useLabelsList } from "../api/generated/endpoints/labels/labels";
+import { useQueryClient } from "@tanstack/react-query";
+
+import { invalidatePaths } from "../api/cache";
+import { labelsCreate, useLabelsList } from "../api/generated/endpoints/labels/labels";
 import type { Thread } from "../api/generated/model";
 import type { Folder } from "../app/paths";
 import { safeColor } from "../ui/colors";
@@ -107,6 +110,28 @@ function LabelMenu({
   const button = useRef<HTMLButtonElement>(null);
   const panel = useRef<HTMLDivElement>(null);
   const labels = useLabelsList({ mailbox: mailboxId });
+  const queryClient = useQueryClient();
+  const [name, setName] = useState("");
+  const [createError, setCreateError] = useState<unknown>(null);
+  const create = async () => {
+    if (!name.trim()) return;
+    setCreateError(null);
+    const existing = labels.data?.find((label) => label.name.toLowerCase() === name.trim().toLowerCase());
+    if (existing) {
+      // The name is taken: that label is the one meant.
+      setName("");
+      onToggle(existing.id, true);
+      return;
+    }
+    try {
+      const label = await labelsCreate({ mailbox: mailboxId, name: name.trim() });
+      setName("");
+      await invalidatePaths(queryClient, "/api/v1.0/labels/");
+      onToggle(label.id, true);
+    } catch (error) {
+      setCreateError(error);
+    }
+  };
 
   useEffect(() => {
     if (open) panel.current?.querySelector<HTMLInputElement>("input")?.focus();
@@ -162,6 +187,26 @@ function LabelMenu({
               </label>
             );
           })}
+          <form
+            className="new-label"
+            onSubmit={(event) => {
+              event.preventDefault();
+              void create();
+            }}
+          >
+            <input
+              type="text"
+              aria-label={t("actions.newLabel")}
+              placeholder={t("actions.newLabel")}
+              maxLength={255}
+              value={name}
+              onChange={(event) => setName(event.target.value)}
+            />
+            <button type="submit" disabled={!name.trim()}>
+              {t("actions.createLabel")}
+            </button>
+          </form>
+          {createError !== null && <ErrorMessage error={createError} />}
           <button type="button" onClick={close}>
             {t("actions.done")}
           </button>

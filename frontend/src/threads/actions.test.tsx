@@ -102,6 +102,30 @@ describe("thread actions", () => {
     expect(within(toolbar).getByRole("button", { name: "Labels" })).toHaveFocus();
   });
 
+  it("creates a label from the menu and puts it on the thread", async () => {
+    serveList();
+    server.use(
+      http.post(`${API}/labels/`, () => HttpResponse.json(fx.label({ id: "44444444-4444-4444-8444-444444444446", name: "Later" }), { status: 201 })),
+    );
+    const user = userEvent.setup();
+    renderApp(`${INBOX}/threads/${T1.id}`);
+    const toolbar = await screen.findByRole("toolbar", { name: "Conversation actions" });
+    await user.click(within(toolbar).getByRole("button", { name: "Labels" }));
+    await user.type(within(toolbar).getByRole("textbox", { name: "New label" }), "Later{Enter}");
+    await waitFor(() =>
+      expect(requests).toContainEqual(
+        expect.objectContaining({
+          method: "POST",
+          path: "/api/v1.0/labels/44444444-4444-4444-8444-444444444446/threads/",
+          body: { thread_ids: [T1.id] },
+        }),
+      ),
+    );
+    expect(requests).toContainEqual(
+      expect.objectContaining({ method: "POST", path: "/api/v1.0/labels/", body: { mailbox: fx.MAILBOX_ID, name: "Later" } }),
+    );
+  });
+
   it("selects several threads and acts on them at once", async () => {
     serveList();
     const user = userEvent.setup();
