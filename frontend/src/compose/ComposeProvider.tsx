@@ -22,7 +22,7 @@ import { usePlace } from "../app/usePlace";
 import { useCurrentUser } from "../auth/RequireAuth";
 import { formatFullDate, personLabel } from "../ui/format";
 import { ErrorMessage, Loading } from "../ui/Status";
-import { clearBackup, readBackup } from "./backup";
+import { readBackup } from "./backup";
 import {
   blankCompose,
   draftCompose,
@@ -79,9 +79,7 @@ export function ComposeProvider({ children }: { children: ReactNode }) {
   // A message written during an earlier visit that the server never got comes back.
   const [open, setOpen] = useState<{ state: ComposeState; restored: boolean } | null>(() => {
     const backup = readBackup(user.id);
-    if (backup && !backup.saved) return { state: backup.state, restored: true };
-    if (backup) clearBackup(user.id);
-    return null;
+    return backup ? { state: backup.state, restored: true } : null;
   });
   const [pending, setPending] = useState<Pending | null>(null);
 

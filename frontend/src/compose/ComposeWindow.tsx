@@ -121,7 +121,7 @@ export default function ComposeWindow({
     try {
       const draftId = await autosave.flush();
       const sent = await draftsSend(draftId, when ? { send_at: when.toISOString() } : {});
-      clearBackup(userId);
+      clearBackup(userId, initial.localId);
       onSent(sent, when !== null);
     } catch (error) {
       setActionError(error);
@@ -135,7 +135,7 @@ export default function ComposeWindow({
     try {
       // Nothing typed and never saved: nothing to keep.
       if (state.draftId || autosave.status !== "idle") await autosave.flush();
-      clearBackup(userId);
+      clearBackup(userId, initial.localId);
       onClose();
     } catch (error) {
       // The server does not have it: the window stays open (and the local copy stays).
@@ -150,7 +150,7 @@ export default function ComposeWindow({
     try {
       const draftId = stateRef.current.draftId;
       if (draftId) await draftsDestroy(draftId);
-      clearBackup(userId);
+      clearBackup(userId, initial.localId);
       onClose();
     } catch (error) {
       setActionError(error);

@@ -114,15 +114,28 @@ describe("compose", () => {
     expect(await screen.findByRole("dialog", { name: "New message" })).toBeInTheDocument();
 
     // A new visit (the tab was closed): the message comes back, and is saved once the server answers.
+    const attempts = sent("/api/v1.0/drafts/").length;
     view.unmount();
+    // Its last try on the way out fails too (the server is still down).
+    await waitFor(() => expect(sent("/api/v1.0/drafts/").length).toBe(attempts + 1));
+    await new Promise((resolve) => setTimeout(resolve, 50));
     server.resetHandlers();
-    expect(localStorage.getItem(`facteur.compose.${fx.user().id}`)).toContain("Precious words");
+    expect(Object.values({ ...localStorage }).join()).toContain("Precious words");
     const { unmount } = renderApp(INBOX);
     const restored = await screen.findByRole("dialog", { name: "New message" });
     expect(within(restored).getByRole("textbox", { name: "Subject" })).toHaveValue("Precious words");
     expect(within(restored).getByRole("note")).toHaveTextContent("kept on this device");
     await waitFor(() => expect(sent("/api/v1.0/drafts/").length).toBeGreaterThan(1), SAVE_WAIT);
     unmount();
+  });
+
+  it("opening another compose window saves the first one's last changes at once", async () => {
+    const { user, dialog } = await openCompose();
+    await user.type(within(dialog).getByRole("textbox", { name: "Subject" }), "First thoughts");
+    await user.click(screen.getByRole("button", { name: "Compose" }));
+    await waitFor(() => expect(sent("/api/v1.0/drafts/")).toHaveLength(1));
+    expect(sent("/api/v1.0/drafts/")[0]?.body).toMatchObject({ subject: "First thoughts" });
+    expect(within(await screen.findByRole("dialog")).getByRole("textbox", { name: "Subject" })).toHaveValue("");
   });
 
   it("uploads attachments with progress and puts them on the draft", async () => {

@@ -120,8 +120,11 @@ export function useDraftAutosave(
     return () => {
       unmounted.current = true;
       clearTimer();
+      // Replaced by another compose window with changes still waiting: send them now
+      // (the local backup stays until the server has them).
+      if (savedVersion.current !== version.current && !inFlight.current) void saveOnce().catch(() => undefined);
     };
-  }, []);
+  }, [saveOnce]);
 
   return { status, error, changed, flush };
 }
