@@ -118,7 +118,7 @@ try {
     await shot("01-three-panes");
   });
 
-  await step("user1 writes to user2 with an attachment", async () => {
+  await step("user1 writes to user2 with an attachment, sends, undoes, sends again", async () => {
     await page.getByRole("button", { name: "Compose" }).click();
     const dialog = page.getByRole("dialog", { name: "New message" });
     const to = dialog.getByRole("combobox", { name: "To" });
@@ -142,7 +142,13 @@ try {
     await shot("02-compose");
     await dialog.getByRole("button", { name: "Send", exact: true }).click();
     await page.getByText("Message sent.").waitFor();
-    await page.getByRole("button", { name: "Undo" }).waitFor();
+    // Undo: the message is a draft again, in the compose window, with everything in it.
+    await page.getByRole("button", { name: "Undo" }).click();
+    const again = page.getByRole("dialog", { name: "New message" });
+    assert.equal(await again.getByRole("textbox", { name: "Subject" }).inputValue(), subject);
+    await again.getByRole("list", { name: "Attachments" }).getByText("programme.txt").waitFor();
+    await again.getByRole("button", { name: "Send", exact: true }).click();
+    await page.getByText("Message sent.").waitFor();
     await page.getByText("Message sent.").waitFor({ state: "detached", timeout: 10_000 });
   });
 

@@ -103,8 +103,8 @@ export function KeyboardShortcuts({ place, selection }: { place: Place; selectio
           }
           break;
         }
-        case "o":
-        case "Enter": {
+        // Enter on a row's link opens it natively; on its star or checkbox it does their job.
+        case "o": {
           const id = focusedRowId();
           if (id && list) void navigate(threadPath(list, id));
           else handled = false;

@@ -59,7 +59,7 @@ describe("accessibility", () => {
     const user = userEvent.setup();
     renderApp(`/mailboxes/${fx.MAILBOX_ID}/inbox/threads/${fx.THREAD_ID}`);
     await screen.findByRole("region", { name: "Delivery" });
-    await user.click(screen.getByRole("checkbox", { name: "Select “Quarterly report”" }));
+    await user.click(await screen.findByRole("checkbox", { name: "Select “Quarterly report”" }));
     await user.click(screen.getByRole("button", { name: "Reply all" }));
     const dialog = await screen.findByRole("dialog", { name: "Reply" });
     await user.click(within(dialog).getByRole("button", { name: "Add Cc or Bcc" }));

@@ -24,7 +24,7 @@ describe("keyboard shortcuts", () => {
     serveList();
     const user = userEvent.setup();
     const { router } = renderApp(INBOX);
-    await screen.findByText("First");
+    await screen.findByRole("link", { name: /Second/ });
     await user.keyboard("j");
     expect(screen.getByRole("link", { name: /First/ })).toHaveFocus();
     await user.keyboard("j");
@@ -46,6 +46,7 @@ describe("keyboard shortcuts", () => {
     const user = userEvent.setup();
     const { router } = renderApp(`${INBOX}/threads/${T1.id}`);
     await screen.findByRole("heading", { name: "First" });
+    await screen.findByRole("link", { name: /Second/ });
     await user.keyboard("s");
     await waitFor(() => expect(flagsSent()).toContainEqual({ flag: "starred", value: true, thread_ids: [T1.id] }));
     await user.keyboard("e");
@@ -60,7 +61,7 @@ describe("keyboard shortcuts", () => {
     serveList();
     const user = userEvent.setup();
     renderApp(INBOX);
-    await screen.findByText("First");
+    await screen.findByRole("link", { name: /Second/ });
     await user.keyboard("jxjx");
     expect(screen.getByText("2 selected")).toBeInTheDocument();
     await user.keyboard("e");
@@ -74,6 +75,7 @@ describe("keyboard shortcuts", () => {
     const user = userEvent.setup();
     renderApp(`${INBOX}/threads/${T1.id}`);
     await screen.findByRole("heading", { name: "First" });
+    await screen.findByRole("button", { name: "Reply" });
     await user.keyboard("r");
     const reply = await screen.findByRole("dialog", { name: "Reply" });
     expect(within(reply).getByRole("textbox", { name: "Message" })).toBeInTheDocument();
@@ -90,7 +92,7 @@ describe("keyboard shortcuts", () => {
     serveList();
     const user = userEvent.setup();
     renderApp(INBOX);
-    await screen.findByText("First");
+    await screen.findByRole("link", { name: /Second/ });
     await user.keyboard("/");
     expect(screen.getByRole("searchbox", { name: "Filter the conversations shown" })).toHaveFocus();
     await user.keyboard("{Escape}");
@@ -102,7 +104,7 @@ describe("keyboard shortcuts", () => {
     serveList();
     const user = userEvent.setup();
     renderApp(INBOX);
-    await screen.findByText("First");
+    await screen.findByRole("link", { name: /Second/ });
     await user.keyboard("?");
     const help = screen.getByRole("dialog", { name: "Keyboard shortcuts" });
     expect(within(help).getByRole("button", { name: "Close" })).toHaveFocus();

@@ -52,6 +52,7 @@ describe("thread actions", () => {
     const user = userEvent.setup();
     const { router } = renderApp(`${INBOX}/threads/${T1.id}`);
     const toolbar = await screen.findByRole("toolbar", { name: "Conversation actions" });
+    await screen.findByRole("link", { name: /Second/ });
     await user.click(within(toolbar).getByRole("button", { name: "Archive" }));
     await waitFor(() => expect(router.state.location.pathname).toBe(`${INBOX}/threads/${T2.id}`));
     expect(flagsSent()).toContainEqual({ flag: "archived", value: true, thread_ids: [T1.id] });
