@@ -171,6 +171,8 @@ try {
     const frame = threadPane().locator("iframe.html-body").first();
     const text = await frame.contentFrame().locator("body").innerText();
     assert.match(text, /See you there!/);
+    // The editor's bold went out as HTML.
+    await frame.contentFrame().locator("strong", { hasText: "See you there!" }).waitFor();
   });
 
   await step("user2 replies", async () => {

@@ -126,22 +126,22 @@ export function ComposeProvider({ children }: { children: ReactNode }) {
       {children}
       {open && (
         <Suspense fallback={<Loading />}>
-        <ComposeWindow
-          key={open.state.localId}
-          initial={open.state}
-          restored={open.restored}
-          userId={user.id}
-          mailboxes={list}
-          onClose={() => {
-            setOpen(null);
-            void invalidateMail(queryClient);
-          }}
-          onSent={(message, scheduled) => {
-            setOpen(null);
-            setPending({ message, scheduled });
-            void invalidateMail(queryClient);
-          }}
-        />
+          <ComposeWindow
+            key={open.state.localId}
+            initial={open.state}
+            restored={open.restored}
+            userId={user.id}
+            mailboxes={list}
+            onClose={() => {
+              setOpen(null);
+              void invalidateMail(queryClient);
+            }}
+            onSent={(message, scheduled) => {
+              setOpen(null);
+              setPending({ message, scheduled });
+              void invalidateMail(queryClient);
+            }}
+          />
         </Suspense>
       )}
       {pending && (

@@ -150,6 +150,18 @@ describe("compose", () => {
     expect(sent(`/api/v1.0/mailboxes/${fx.MAILBOX_ID}/blobs/`)).toHaveLength(1);
   });
 
+  it("says when a file is too large, next to the file, and lets it go", async () => {
+    server.use(
+      http.post(`${API}/mailboxes/:id/blobs/`, () => HttpResponse.json({ detail: "Too large." }, { status: 413 })),
+    );
+    const { user, dialog } = await openCompose();
+    await user.upload(within(dialog).getByLabelText("Attach files"), new File(["x".repeat(10)], "huge.bin"));
+    const list = await within(dialog).findByRole("list", { name: "Attachments" });
+    expect(await within(list).findByRole("alert")).toHaveTextContent("This file is too large.");
+    await user.click(within(list).getByRole("button", { name: "Cancel the upload of huge.bin" }));
+    expect(within(dialog).queryByRole("list", { name: "Attachments" })).not.toBeInTheDocument();
+  });
+
   it("discards a draft", async () => {
     const { user, dialog } = await openCompose();
     await user.type(within(dialog).getByRole("textbox", { name: "Subject" }), "Never mind");
