@@ -5,6 +5,7 @@ import { useTranslation } from "react-i18next";
 
 import { draftsDestroy, draftsSend } from "../api/generated/endpoints/drafts/drafts";
 import type { Mailbox, Message } from "../api/generated/model";
+import { ApiError } from "../api/http";
 import { formatSize } from "../ui/format";
 import { ErrorMessage } from "../ui/Status";
 import { clearBackup } from "./backup";
@@ -154,12 +155,19 @@ export default function ComposeWindow({
   const discard = async () => {
     setActionError(null);
     setBusy("discarding");
+    autosave.pause(true);
     try {
       const draftId = stateRef.current.draftId;
-      if (draftId) await draftsDestroy(draftId);
+      if (draftId) {
+        await draftsDestroy(draftId).catch((error: unknown) => {
+          // Already gone (deleted or sent elsewhere): there is nothing left to discard.
+          if (!(error instanceof ApiError && (error.status === 404 || error.status === 400))) throw error;
+        });
+      }
       clearBackup(userId, initial.localId);
       onClose();
     } catch (error) {
+      autosave.pause(false);
       setActionError(error);
       setBusy(null);
     }

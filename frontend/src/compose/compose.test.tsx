@@ -162,6 +162,16 @@ describe("compose", () => {
     expect(within(dialog).queryByRole("list", { name: "Attachments" })).not.toBeInTheDocument();
   });
 
+  it("discarding a message never saved does not save it on the way out", async () => {
+    const { user, dialog } = await openCompose();
+    await user.type(within(dialog).getByRole("textbox", { name: "Subject" }), "Oops");
+    await user.click(within(dialog).getByRole("button", { name: "Discard" }));
+    await waitFor(() => expect(screen.queryByRole("dialog")).not.toBeInTheDocument());
+    await new Promise((resolve) => setTimeout(resolve, 1800));
+    expect(sent("/api/v1.0/drafts/")).toHaveLength(0);
+    expect(localStorage.length).toBe(0);
+  });
+
   it("discards a draft", async () => {
     const { user, dialog } = await openCompose();
     await user.type(within(dialog).getByRole("textbox", { name: "Subject" }), "Never mind");
@@ -169,6 +179,25 @@ describe("compose", () => {
     await user.click(within(dialog).getByRole("button", { name: "Discard" }));
     await waitFor(() => expect(sent(`/api/v1.0/drafts/${fx.DRAFT_ID}/`, "DELETE")).toHaveLength(1));
     expect(screen.queryByRole("dialog")).not.toBeInTheDocument();
+  });
+});
+
+describe("a draft that is gone", () => {
+  it("can still be discarded", async () => {
+    server.use(
+      http.patch(`${API}/drafts/:id/`, () => HttpResponse.json({ detail: "Not found." }, { status: 404 })),
+      http.delete(`${API}/drafts/:id/`, () => HttpResponse.json({ detail: "Not found." }, { status: 404 })),
+      http.get(`${API}/threads/:id/messages/`, () => HttpResponse.json([fx.draftFrom(fx.DRAFT_ID, { subject: "Old" })])),
+    );
+    const user = userEvent.setup();
+    renderApp(THREAD_URL);
+    await user.click(await screen.findByRole("button", { name: "Edit the draft" }));
+    const dialog = await screen.findByRole("dialog", { name: "New message" });
+    await user.type(within(dialog).getByRole("textbox", { name: "Subject" }), "!");
+    await waitFor(() => expect(within(dialog).getByRole("alert")).toHaveTextContent("does not exist"), SAVE_WAIT);
+    await user.click(within(dialog).getByRole("button", { name: "Discard" }));
+    await waitFor(() => expect(screen.queryByRole("dialog")).not.toBeInTheDocument());
+    expect(localStorage.length).toBe(0);
   });
 });
 

@@ -19,6 +19,8 @@ export interface DraftAutosave {
   changed: (state: ComposeState) => void;
   /** Saves now; resolves with the draft id once the server has the latest change. */
   flush: () => Promise<string>;
+  /** No more saving (the draft is being discarded), or saving again (it was not). */
+  pause: (paused: boolean) => void;
 }
 
 export function useDraftAutosave(
@@ -36,6 +38,7 @@ export function useDraftAutosave(
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const failures = useRef(0);
   const unmounted = useRef(false);
+  const paused = useRef(false);
   const onDraftIdRef = useRef(onDraftId);
   useEffect(() => {
     onDraftIdRef.current = onDraftId;
@@ -71,6 +74,7 @@ export function useDraftAutosave(
   }, [userId]);
 
   const save = useCallback((): Promise<void> => {
+    if (paused.current) return Promise.resolve();
     if (inFlight.current) return inFlight.current;
     clearTimer();
     const run = saveOnce()
@@ -122,9 +126,16 @@ export function useDraftAutosave(
       clearTimer();
       // Replaced by another compose window with changes still waiting: send them now
       // (the local backup stays until the server has them).
-      if (savedVersion.current !== version.current && !inFlight.current) void saveOnce().catch(() => undefined);
+      if (savedVersion.current !== version.current && !inFlight.current && !paused.current) {
+        void saveOnce().catch(() => undefined);
+      }
     };
   }, [saveOnce]);
 
-  return { status, error, changed, flush };
+  const pause = useCallback((value: boolean) => {
+    paused.current = value;
+    if (value) clearTimer();
+  }, []);
+
+  return { status, error, changed, flush, pause };
 }
