@@ -179,10 +179,13 @@ try {
     await threadPane().getByRole("button", { name: "Reply", exact: true }).click();
     const dialog = page.getByRole("dialog", { name: "Reply" });
     await dialog.getByRole("list", { name: "To" }).getByText("user1@example.local").waitFor();
+    // A reply starts in the body, above the quote.
+    await page.waitForFunction(() => document.activeElement?.classList.contains("editor-body"));
     await page.keyboard.type("Thanks, I will be there.");
     await dialog.getByRole("button", { name: "Send", exact: true }).click();
     await page.getByText("Message sent.").waitFor();
     await dialog.waitFor({ state: "detached" });
+    await threadPane().frameLocator("iframe.html-body").last().getByText("Thanks, I will be there.").waitFor();
   });
 
   await step("user2 labels and stars the thread", async () => {
