@@ -175,8 +175,9 @@ try {
     await frame.contentFrame().locator("strong", { hasText: "See you there!" }).waitFor();
   });
 
-  await step("user2 replies", async () => {
-    await threadPane().getByRole("button", { name: "Reply", exact: true }).click();
+  await step("user2 replies (keyboard: r)", async () => {
+    await threadPane().getByRole("heading", { name: subject }).focus();
+    await page.keyboard.press("r");
     const dialog = page.getByRole("dialog", { name: "Reply" });
     await dialog.getByRole("list", { name: "To" }).getByText("user1@example.local").waitFor();
     // A reply starts in the body, above the quote.

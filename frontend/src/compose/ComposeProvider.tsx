@@ -9,6 +9,7 @@ import {
   useContext,
   useEffect,
   useMemo,
+  useRef,
   useState,
   type ReactNode,
 } from "react";
@@ -41,8 +42,22 @@ export interface ComposeApi {
   isOpen: boolean;
 }
 
-// The editor (TipTap, ProseMirror) is most of the compose code: loaded when first needed.
-const ComposeWindow = lazy(() => import("./ComposeWindow"));
+// The editor (TipTap, ProseMirror) is most of the compose code: a chunk of its own, out
+// of the first load, fetched once the page is idle so that "Compose" opens at once.
+const loadComposeWindow = () => import("./ComposeWindow");
+const ComposeWindow = lazy(loadComposeWindow);
+
+/** While the chunk arrives: the focus is held here, so keys typed are not shortcuts. */
+function ComposeLoading() {
+  const { t } = useTranslation();
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => box.current?.focus(), []);
+  return (
+    <div ref={box} className="compose compose-loading" role="dialog" aria-busy="true" aria-label={t("common.loading")} tabIndex={-1}>
+      <Loading />
+    </div>
+  );
+}
 
 const ComposeContext = createContext<ComposeApi | null>(null);
 
@@ -82,6 +97,10 @@ export function ComposeProvider({ children }: { children: ReactNode }) {
     return backup ? { state: backup.state, restored: true } : null;
   });
   const [pending, setPending] = useState<Pending | null>(null);
+  useEffect(() => {
+    const timer = setTimeout(() => void loadComposeWindow().catch(() => undefined), 1500);
+    return () => clearTimeout(timer);
+  }, []);
 
   const words = useCallback(
     (message: Message): QuoteWords => {
@@ -125,7 +144,7 @@ export function ComposeProvider({ children }: { children: ReactNode }) {
     <ComposeContext.Provider value={api}>
       {children}
       {open && (
-        <Suspense fallback={<Loading />}>
+        <Suspense fallback={<ComposeLoading />}>
           <ComposeWindow
             key={open.state.localId}
             initial={open.state}
