@@ -97,6 +97,21 @@ export function ComposeProvider({ children }: { children: ReactNode }) {
     return backup ? { state: backup.state, restored: true } : null;
   });
   const [pending, setPending] = useState<Pending | null>(null);
+  // What had the focus when the window opened gets it back when it closes.
+  const opener = useRef<HTMLElement | null>(null);
+  const show = useCallback((state: ComposeState) => {
+    if (!document.activeElement?.closest(".compose")) {
+      opener.current = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    }
+    setOpen({ state, restored: false });
+  }, []);
+  const hide = useCallback(() => {
+    setOpen(null);
+    const target = opener.current;
+    setTimeout(() => {
+      if (target?.isConnected) target.focus();
+    });
+  }, []);
   useEffect(() => {
     const timer = setTimeout(() => void loadComposeWindow().catch(() => undefined), 1500);
     return () => clearTimeout(timer);
@@ -128,16 +143,13 @@ export function ComposeProvider({ children }: { children: ReactNode }) {
   const api = useMemo<ComposeApi>(
     () => ({
       isOpen: open !== null,
-      compose: () => setOpen({ state: blankCompose(defaultMailbox(list, place.mailboxId)), restored: false }),
+      compose: () => show(blankCompose(defaultMailbox(list, place.mailboxId))),
       reply: (message, all) =>
-        setOpen({
-          state: replyCompose(message, list.find((m) => m.id === message.mailbox), all, words(message)),
-          restored: false,
-        }),
-      forward: (message) => setOpen({ state: forwardCompose(message, words(message)), restored: false }),
-      editDraft: (draft) => setOpen({ state: draftCompose(draft), restored: false }),
+        show(replyCompose(message, list.find((m) => m.id === message.mailbox), all, words(message))),
+      forward: (message) => show(forwardCompose(message, words(message))),
+      editDraft: (draft) => show(draftCompose(draft)),
     }),
-    [open, list, place.mailboxId, words],
+    [open, list, place.mailboxId, words, show],
   );
 
   return (
@@ -152,11 +164,11 @@ export function ComposeProvider({ children }: { children: ReactNode }) {
             userId={user.id}
             mailboxes={list}
             onClose={() => {
-              setOpen(null);
+              hide();
               void invalidateMail(queryClient);
             }}
             onSent={(message, scheduled) => {
-              setOpen(null);
+              hide();
               setPending({ message, scheduled });
               void invalidateMail(queryClient);
             }}
@@ -170,7 +182,7 @@ export function ComposeProvider({ children }: { children: ReactNode }) {
           onDone={() => setPending(null)}
           onUndone={(draft) => {
             setPending(null);
-            setOpen({ state: draftCompose(draft), restored: false });
+            show(draftCompose(draft));
             void invalidateMail(queryClient);
           }}
         />

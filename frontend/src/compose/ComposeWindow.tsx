@@ -1,6 +1,6 @@
 // The compose window: From, To/Cc/Bcc, subject, the rich body, attachments; saved as a
 // draft while it is written; sent now (after the undo window) or at a chosen time.
-import { useEffect, useId, useRef, useState, type KeyboardEvent } from "react";
+import { useId, useRef, useState, type KeyboardEvent } from "react";
 import { useTranslation } from "react-i18next";
 
 import { draftsDestroy, draftsSend } from "../api/generated/endpoints/drafts/drafts";
@@ -56,13 +56,6 @@ export default function ComposeWindow({
   const [uploads, setUploads] = useState<Uploading[]>([]);
   const fileInput = useRef<HTMLInputElement>(null);
   const stateRef = useRef(initial);
-  useEffect(() => {
-    // The focus goes back where it was when the window closes.
-    const previous = document.activeElement instanceof HTMLElement ? document.activeElement : null;
-    return () => {
-      if (previous?.isConnected) previous.focus();
-    };
-  }, []);
   const autosave = useDraftAutosave(userId, initial, (draftId) => {
     stateRef.current = { ...stateRef.current, draftId };
     setState(stateRef.current);

@@ -65,6 +65,22 @@ describe("compose", () => {
     expect(await screen.findByText(/Message scheduled for/)).toBeInTheDocument();
   });
 
+  it("sends with Ctrl+Enter and closes with Escape, keeping the draft", async () => {
+    const { user, dialog } = await openCompose();
+    await user.type(within(dialog).getByRole("combobox", { name: "To" }), "bob@example.org{Enter}");
+    await user.type(within(dialog).getByRole("textbox", { name: "Subject" }), "Quick");
+    await user.keyboard("{Escape}");
+    await waitFor(() => expect(screen.queryByRole("dialog")).not.toBeInTheDocument());
+    expect(sent("/api/v1.0/drafts/")[0]?.body).toMatchObject({ subject: "Quick" });
+    // The focus went back to the Compose button.
+    expect(screen.getByRole("button", { name: "Compose" })).toHaveFocus();
+    await user.click(screen.getByRole("button", { name: "Compose" }));
+    const again = await screen.findByRole("dialog", { name: "New message" });
+    await user.type(within(again).getByRole("combobox", { name: "To" }), "ann@example.org{Enter}");
+    await user.keyboard("{Control>}{Enter}{/Control}");
+    await waitFor(() => expect(sent(`/api/v1.0/drafts/${fx.DRAFT_ID}/send/`)).toHaveLength(1));
+  });
+
   it("refuses to send without recipients, saying why", async () => {
     const { user, dialog } = await openCompose();
     await user.click(within(dialog).getByRole("button", { name: "Send" }));
