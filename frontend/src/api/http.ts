@@ -66,6 +66,18 @@ async function csrfToken(refresh = false): Promise<string> {
   return readCookie(CSRF_COOKIE) ?? body.csrf_token;
 }
 
+/** The header writes need, for requests made outside apiFetch (uploads with progress). */
+export async function csrfHeader(): Promise<string> {
+  return csrfToken();
+}
+
+/** Turns a raw answer into the ApiError apiFetch would have thrown (and reports a 401). */
+export async function errorFromResponse(response: Response): Promise<ApiError> {
+  const error = await toApiError(response);
+  if (error.status === 401) unauthorizedListeners.forEach((listener) => listener());
+  return error;
+}
+
 async function send(url: string, init: RequestInit): Promise<Response> {
   try {
     // Absolute, so that the same code runs in a browser and under test (Node's fetch).

@@ -6,6 +6,7 @@ import { useAuthLogout } from "../api/generated/endpoints/auth/auth";
 import { getUsersMeRetrieveQueryKey, useUsersMePartialUpdate } from "../api/generated/endpoints/users/users";
 import type { Logout } from "../api/generated/model";
 import { useCurrentUser } from "../auth/RequireAuth";
+import { ComposeProvider, useCompose } from "../compose/ComposeProvider";
 import { MailboxPane } from "../mailboxes/MailboxPane";
 import { LanguagePicker } from "../ui/LanguagePicker";
 import { ErrorMessage } from "../ui/Status";
@@ -14,7 +15,16 @@ import { LOGIN_PATH } from "./paths";
 
 /** The three panes: mailboxes on the left, then the routed list and thread. */
 export function AppShell() {
+  return (
+    <ComposeProvider>
+      <Shell />
+    </ComposeProvider>
+  );
+}
+
+function Shell() {
   const { t } = useTranslation();
+  const compose = useCompose();
   return (
     <div className="shell">
       <a className="skip-link" href="#conversations">
@@ -25,6 +35,9 @@ export function AppShell() {
         <UserMenu />
       </header>
       <nav className="pane mailbox-pane" aria-label={t("mailboxes.navLabel")}>
+        <button type="button" className="primary compose-button" onClick={compose.compose}>
+          {t("compose.new")}
+        </button>
         <MailboxPane />
       </nav>
       <Outlet />

@@ -1,6 +1,7 @@
 // axe-core's checks of the rendered pages (what jsdom can judge: roles, names,
 // labels, landmarks, ARIA; not colour contrast, which needs layout).
-import { screen } from "@testing-library/react";
+import { screen, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
 import axe from "axe-core";
 import { http, HttpResponse } from "msw";
 import { describe, expect, it } from "vitest";
@@ -44,6 +45,30 @@ describe("accessibility", () => {
     await screen.findByRole("article");
     await screen.findByRole("list", { name: "Labels" });
     await screen.findByRole("button", { name: "Show more conversations" });
+    expect(await violations()).toEqual([]);
+  });
+
+  it("compose with recipients, a sent message's delivery status, the label menu, the shortcut sheet", async () => {
+    server.use(
+      http.get(`${API}/labels/`, () => HttpResponse.json([fx.label()])),
+      http.get(`${API}/threads/`, () => HttpResponse.json(fx.threadList([fx.thread()]))),
+      http.get(`${API}/threads/:id/messages/`, () =>
+        HttpResponse.json([fx.message({ id: "m1", is_sender: true, send_at: "2026-11-20T09:00:00Z" })]),
+      ),
+    );
+    const user = userEvent.setup();
+    renderApp(`/mailboxes/${fx.MAILBOX_ID}/inbox/threads/${fx.THREAD_ID}`);
+    await screen.findByRole("region", { name: "Delivery" });
+    await user.click(await screen.findByRole("checkbox", { name: "Select “Quarterly report”" }));
+    await user.click(screen.getByRole("button", { name: "Reply all" }));
+    const dialog = await screen.findByRole("dialog", { name: "Reply" });
+    await user.click(within(dialog).getByRole("button", { name: "Add Cc or Bcc" }));
+    const toolbar = screen.getByRole("toolbar", { name: "Conversation actions" });
+    await user.click(within(toolbar).getByRole("button", { name: "Labels" }));
+    expect(await violations()).toEqual([]);
+    await user.click(document.body);
+    await user.keyboard("?");
+    await screen.findByRole("dialog", { name: "Keyboard shortcuts" });
     expect(await violations()).toEqual([]);
   });
 });

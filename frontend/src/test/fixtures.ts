@@ -7,12 +7,15 @@ import type {
   Message,
   Thread,
   ThreadList,
+  Upload,
   User,
 } from "../api/generated/model";
 
 export const MAILBOX_ID = "11111111-1111-4111-8111-111111111111";
 export const SHARED_MAILBOX_ID = "22222222-2222-4222-8222-222222222222";
 export const THREAD_ID = "33333333-3333-4333-8333-333333333333";
+export const DRAFT_ID = "66666666-6666-4666-8666-666666666666";
+export const BLOB_ID = "77777777-7777-4777-8777-777777777777";
 
 export function user(overrides: Partial<User> = {}): User {
   return {
@@ -137,6 +140,53 @@ export function message(overrides: Partial<Message> = {}): Message {
     is_malformed: false,
     parse_errors: [],
     send_at: null,
+    ...overrides,
+  };
+}
+
+export interface DraftBody {
+  subject?: string;
+  html_body?: string;
+  text_body?: string;
+  to?: { name?: string; email: string }[];
+  cc?: { name?: string; email: string }[];
+  bcc?: { name?: string; email: string }[];
+}
+
+/** The draft the API answers with after POST or PATCH /drafts/. */
+export function draftFrom(id: string, body: DraftBody): Message {
+  const people = (kind: "to" | "cc" | "bcc") =>
+    (body[kind] ?? []).map((person) => ({
+      kind,
+      name: person.name ?? "",
+      email: person.email,
+      delivery_status: "queued" as const,
+      delivery_message: "",
+      delivered_at: null,
+      retry_count: 0,
+      retry_at: null,
+    }));
+  return message({
+    id,
+    subject: body.subject ?? "",
+    html_body: body.html_body ?? "",
+    text_body: body.text_body ?? "",
+    recipients: [...people("to"), ...people("cc"), ...people("bcc")],
+    sender: { name: "User One", email: "user1@example.local" },
+    is_draft: true,
+    is_sender: true,
+  });
+}
+
+export function upload(overrides: Partial<Upload> = {}): Upload {
+  return {
+    id: "88888888-8888-4888-8888-888888888888",
+    blob: BLOB_ID,
+    mailbox: MAILBOX_ID,
+    filename: "notes.txt",
+    content_type: "text/plain",
+    size: 5,
+    sha256: "0".repeat(64),
     ...overrides,
   };
 }

@@ -30,6 +30,27 @@ export const defaultHandlers = [
   http.get(`${API}/threads/:id/`, ({ params }) => HttpResponse.json(fx.thread({ id: String(params.id) }))),
   http.get(`${API}/threads/:id/messages/`, () => HttpResponse.json([fx.message()])),
   http.post(`${API}/flags/`, () => HttpResponse.json({ updated: 1 })),
+  http.get(`${API}/contacts/`, () => HttpResponse.json([])),
+  http.post(`${API}/drafts/`, async ({ request }) =>
+    HttpResponse.json(fx.draftFrom(fx.DRAFT_ID, (await request.json()) as fx.DraftBody), { status: 201 }),
+  ),
+  http.patch(`${API}/drafts/:id/`, async ({ params, request }) =>
+    HttpResponse.json(fx.draftFrom(String(params.id), (await request.json()) as fx.DraftBody)),
+  ),
+  http.delete(`${API}/drafts/:id/`, () => new HttpResponse(null, { status: 204 })),
+  http.post(`${API}/drafts/:id/send/`, async ({ params, request }) => {
+    const body = (await request.json()) as { send_at?: string };
+    const sendAt = body.send_at ?? new Date(Date.now() + 10_000).toISOString();
+    return HttpResponse.json(fx.message({ id: String(params.id), is_sender: true, send_at: sendAt }), { status: 202 });
+  }),
+  http.post(`${API}/messages/:id/cancel-send/`, ({ params }) =>
+    HttpResponse.json(fx.draftFrom(String(params.id), { subject: "Back to draft" })),
+  ),
+  http.post(`${API}/messages/:id/retry-send/`, ({ params }) =>
+    HttpResponse.json(fx.message({ id: String(params.id) }), { status: 202 }),
+  ),
+  // (jsdom's XMLHttpRequest does not pass the file name along: the fixture names it.)
+  http.post(`${API}/mailboxes/:id/blobs/`, () => HttpResponse.json(fx.upload(), { status: 201 })),
   http.patch(`${API}/users/me/`, async ({ request }) => {
     const body = (await request.json()) as Record<string, string>;
     return HttpResponse.json(fx.user(body));

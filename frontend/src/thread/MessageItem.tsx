@@ -2,7 +2,9 @@ import { useId, useState } from "react";
 import { useTranslation } from "react-i18next";
 
 import type { Message, RecipientKindEnum } from "../api/generated/model";
+import { useCompose } from "../compose/ComposeProvider";
 import { formatFullDate, formatSize, personLabel } from "../ui/format";
+import { DeliveryStatus, hasDeliveryStatus } from "./DeliveryStatus";
 import { MessageBody } from "./MessageBody";
 
 const KINDS: RecipientKindEnum[] = ["to", "cc", "bcc"];
@@ -10,6 +12,7 @@ const KINDS: RecipientKindEnum[] = ["to", "cc", "bcc"];
 export function MessageItem({ message, initiallyOpen }: { message: Message; initiallyOpen: boolean }) {
   const { t, i18n } = useTranslation();
   const [open, setOpen] = useState(initiallyOpen);
+  const compose = useCompose();
   const bodyId = useId();
   const sender = message.sender.name || message.sender.email;
   const date = message.sent_at ?? message.received_at;
@@ -22,7 +25,10 @@ export function MessageItem({ message, initiallyOpen }: { message: Message; init
         aria-controls={bodyId}
         onClick={() => setOpen(!open)}
       >
-        <span className="sender">{sender}</span>
+        <span className="sender">
+          {sender}
+          {message.is_draft && <span className="chip draft-chip">{t("threads.draft")}</span>}
+        </span>
         {!open && <span className="snippet">{message.snippet}</span>}
         <time dateTime={date}>{formatFullDate(date, i18n.language)}</time>
       </button>
@@ -51,6 +57,7 @@ export function MessageItem({ message, initiallyOpen }: { message: Message; init
                 <a href={`/api/v1.0/messages/${encodeURIComponent(message.id)}/raw/`}>{t("thread.rawSource")}</a>
               </p>
             )}
+            {message.is_sender && !message.is_draft && hasDeliveryStatus(message) && <DeliveryStatus message={message} />}
             <MessageBody message={message} />
             {message.attachments.length > 0 && (
               <section className="attachments" aria-label={t("thread.attachments")}>
@@ -67,6 +74,25 @@ export function MessageItem({ message, initiallyOpen }: { message: Message; init
                 </ul>
               </section>
             )}
+            <div className="message-actions">
+              {message.is_draft ? (
+                <button type="button" onClick={() => compose.editDraft(message)}>
+                  {t("thread.editDraft")}
+                </button>
+              ) : (
+                <>
+                  <button type="button" onClick={() => compose.reply(message, false)}>
+                    {t("thread.reply")}
+                  </button>
+                  <button type="button" onClick={() => compose.reply(message, true)}>
+                    {t("thread.replyAll")}
+                  </button>
+                  <button type="button" onClick={() => compose.forward(message)}>
+                    {t("thread.forward")}
+                  </button>
+                </>
+              )}
+            </div>
           </>
         )}
       </div>

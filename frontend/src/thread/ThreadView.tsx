@@ -1,7 +1,7 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef } from "react";
 import { useTranslation } from "react-i18next";
-import { Link, useParams } from "react-router";
+import { Link, useNavigate, useParams } from "react-router";
 
 import { invalidateMail } from "../api/cache";
 import { useFlagsUpdate } from "../api/generated/endpoints/flags/flags";
@@ -11,6 +11,8 @@ import { usePlace } from "../app/usePlace";
 import { LabelChip } from "../ui/LabelChip";
 import { useDocumentTitle } from "../ui/useDocumentTitle";
 import { ErrorMessage, Loading } from "../ui/Status";
+import { ThreadToolbar } from "../threads/ThreadToolbar";
+import { useLeaveThread } from "../threads/useLeaveThread";
 import { MessageItem } from "./MessageItem";
 
 export function ThreadView() {
@@ -20,6 +22,8 @@ export function ThreadView() {
   const thread = useThreadsRetrieve(threadId);
   const messages = useThreadsMessagesList(threadId);
   const heading = useRef<HTMLHeadingElement>(null);
+  const leave = useLeaveThread(place);
+  const navigate = useNavigate();
   useMarkRead(threadId, thread.data?.unread_count ?? 0);
   useDocumentTitle(thread.data ? thread.data.subject || t("thread.noSubject") : null);
 
@@ -54,6 +58,16 @@ export function ThreadView() {
       <h2 id="thread-subject" ref={heading} tabIndex={-1}>
         {thread.data?.subject || t("thread.noSubject")}
       </h2>
+      {thread.data && place.mailboxId && (
+        <ThreadToolbar
+          threads={[thread.data]}
+          folder={place.folder}
+          mailboxId={place.mailboxId}
+          label={t("actions.threadToolbar")}
+          onRemoved={leave}
+          onMarkedUnread={() => place.list && void navigate(listPath(place.list))}
+        />
+      )}
       {thread.data && thread.data.labels.length > 0 && (
         <p className="chips">
           {thread.data.labels.map((label) => (

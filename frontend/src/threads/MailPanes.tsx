@@ -1,6 +1,9 @@
+import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Outlet } from "react-router";
 
+import { KeyboardShortcuts } from "../app/KeyboardShortcuts";
+import { listPath } from "../app/paths";
 import { usePlace } from "../app/usePlace";
 import { NotFound } from "../app/NotFound";
 import { ThreadList } from "./ThreadList";
@@ -9,11 +12,19 @@ import { ThreadList } from "./ThreadList";
 export function MailPanes() {
   const { t } = useTranslation();
   const place = usePlace();
+  const listKey = place.list ? listPath(place.list) : "";
+  // The ticked threads belong to one list: another list starts with none.
+  const [ticked, setTicked] = useState<{ list: string; ids: Set<string> }>({ list: listKey, ids: new Set() });
+  const selection = {
+    ids: ticked.list === listKey ? ticked.ids : new Set<string>(),
+    set: (ids: Set<string>) => setTicked({ list: listKey, ids }),
+  };
   if (!place.list) return <NotFound />;
   return (
     <>
+      <KeyboardShortcuts place={place} selection={selection} />
       <main id="conversations" className="pane list-pane" aria-label={t("threads.paneLabel")} tabIndex={-1}>
-        <ThreadList place={place.list} selectedId={place.threadId} />
+        <ThreadList place={place.list} selectedId={place.threadId} selection={selection} />
       </main>
       <section
         className={place.threadId ? "pane thread-pane has-thread" : "pane thread-pane"}

@@ -1,4 +1,5 @@
 import { useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
 
@@ -13,6 +14,7 @@ import { formatListDate, participantNames } from "../ui/format";
 import { PaperclipIcon, StarIcon } from "../ui/icons";
 import { LabelChip } from "../ui/LabelChip";
 import { useDocumentTitle } from "../ui/useDocumentTitle";
+import { ThreadToolbar } from "./ThreadToolbar";
 import { ErrorMessage, Loading } from "../ui/Status";
 
 export const PAGE_SIZE = 50;
@@ -23,10 +25,11 @@ export function threadListParams(place: ListPlace): ThreadsListParams {
     : { mailbox: place.mailboxId, view: place.folder, page_size: PAGE_SIZE };
 }
 
-export function ThreadList({ place, selectedId }: { place: ListPlace; selectedId?: string }) {
-  const { t } = useTranslation();
-  const threads = useThreadsListInfinite(threadListParams(place), {
+/** The list's pages; the thread view and the shortcuts read the same cached query. */
+export function useThreadPages(place: ListPlace, enabled = true) {
+  return useThreadsListInfinite(threadListParams(place), {
     query: {
+      enabled,
       initialPageParam: undefined,
       // Keyset pagination: the server says where the next page starts.
       getNextPageParam: (page) => page.next_cursor ?? undefined,
@@ -34,6 +37,39 @@ export function ThreadList({ place, selectedId }: { place: ListPlace; selectedId
       refetchInterval: POLL_MS,
     },
   });
+}
+
+/** The ids in list order, and the ones before and after a given one. */
+export function useListOrder(place: ListPlace | undefined) {
+  const threads = useThreadPages(place ?? { mailboxId: "", folder: "inbox" }, place !== undefined);
+  const rows = place ? (threads.data?.pages.flatMap((page) => page.results) ?? []) : [];
+  return {
+    rows,
+    neighbour: (id: string | undefined, step: 1 | -1): Thread | undefined => {
+      const index = rows.findIndex((thread) => thread.id === id);
+      if (index === -1) return step === 1 ? rows[0] : undefined;
+      return rows[index + step];
+    },
+  };
+}
+
+export interface Selection {
+  ids: Set<string>;
+  set: (ids: Set<string>) => void;
+}
+
+export function ThreadList({
+  place,
+  selectedId,
+  selection,
+}: {
+  place: ListPlace;
+  selectedId?: string;
+  selection: Selection;
+}) {
+  const { t } = useTranslation();
+  const threads = useThreadPages(place);
+  const [filter, setFilter] = useState("");
   const star = useStarToggle();
   // The same query as the mailbox pane's label tree: answered from the cache.
   const labels = useLabelsList({ mailbox: place.mailboxId }, { query: { enabled: place.labelId !== undefined } });
@@ -46,15 +82,75 @@ export function ThreadList({ place, selectedId }: { place: ListPlace; selectedId
   if (threads.error && !threads.data) {
     return <ErrorMessage error={threads.error} onRetry={() => void threads.refetch()} />;
   }
-  const rows = threads.data.pages.flatMap((page) => page.results);
+  const needle = filter.trim().toLowerCase();
+  const rows = threads.data.pages
+    .flatMap((page) => page.results)
+    .filter(
+      (thread) =>
+        !needle ||
+        [thread.subject, thread.snippet, ...participantNames(thread.sender_names)].some((text) =>
+          text.toLowerCase().includes(needle),
+        ),
+    );
+  const chosen = rows.filter((thread) => selection.ids.has(thread.id));
+  const toggle = (id: string) => {
+    const next = new Set(selection.ids);
+    if (next.has(id)) next.delete(id);
+    else next.add(id);
+    selection.set(next);
+  };
 
   return (
     <>
       <h1 className="list-heading">{heading}</h1>
+      <input
+        id="thread-filter"
+        className="thread-filter"
+        type="search"
+        aria-label={t("threads.filter")}
+        placeholder={t("threads.filter")}
+        value={filter}
+        onChange={(event) => setFilter(event.target.value)}
+        onKeyDown={(event) => {
+          if (event.key === "Escape") {
+            setFilter("");
+            event.currentTarget.blur();
+          }
+        }}
+      />
+      {rows.length > 0 && (
+        <div className="bulk-bar">
+          <input
+            type="checkbox"
+            aria-label={t("threads.selectAll")}
+            checked={chosen.length > 0 && chosen.length === rows.length}
+            ref={(input) => {
+              if (input) input.indeterminate = chosen.length > 0 && chosen.length < rows.length;
+            }}
+            onChange={() => selection.set(chosen.length === rows.length ? new Set() : new Set(rows.map((r) => r.id)))}
+          />
+          {chosen.length > 0 && (
+            <>
+              <span className="selected-count" role="status">
+                {t("threads.selected", { count: chosen.length })}
+              </span>
+              <ThreadToolbar
+                threads={chosen}
+                folder={place.folder}
+                mailboxId={place.mailboxId}
+                label={t("actions.bulkToolbar")}
+                onRemoved={() => selection.set(new Set())}
+              />
+            </>
+          )}
+        </div>
+      )}
       {star.error && <ErrorMessage error={star.error} />}
       {rows.length === 0 ? (
         <p className="empty">
-          {place.labelId !== undefined ? t("threads.empty.label") : t(`threads.empty.${place.folder}`)}
+          {needle
+            ? t("threads.noMatch")
+            : place.labelId !== undefined ? t("threads.empty.label") : t(`threads.empty.${place.folder}`)}
         </p>
       ) : (
         <ul className="thread-list" aria-label={heading}>
@@ -64,6 +160,8 @@ export function ThreadList({ place, selectedId }: { place: ListPlace; selectedId
               thread={thread}
               to={threadPath(place, thread.id)}
               selected={thread.id === selectedId}
+              checked={selection.ids.has(thread.id)}
+              onCheck={() => toggle(thread.id)}
               onStar={() => star.mutate(thread)}
             />
           ))}
@@ -98,20 +196,33 @@ function ThreadRow({
   thread,
   to,
   selected,
+  checked,
+  onCheck,
   onStar,
 }: {
   thread: Thread;
   to: string;
   selected: boolean;
+  checked: boolean;
+  onCheck: () => void;
   onStar: () => void;
 }) {
   const { t, i18n } = useTranslation();
   const unread = thread.unread_count > 0;
   const names = participantNames(thread.sender_names);
   const subject = thread.subject || t("thread.noSubject");
-  const classes = ["thread-row", unread ? "unread" : "", selected ? "selected" : ""].filter(Boolean);
+  const classes = ["thread-row", unread ? "unread" : "", selected ? "selected" : "", checked ? "checked" : ""].filter(
+    Boolean,
+  );
   return (
-    <li className={classes.join(" ")}>
+    <li className={classes.join(" ")} data-thread-id={thread.id}>
+      <input
+        type="checkbox"
+        className="row-check"
+        aria-label={t("threads.select", { subject })}
+        checked={checked}
+        onChange={onCheck}
+      />
       <button
         type="button"
         className={thread.is_starred ? "star starred" : "star"}

@@ -1,0 +1,245 @@
+// End-to-end test of the webmail in Chromium against the real stack (see stack.mjs):
+// user1 logs in, sees the seeded inbox, opens a thread, writes to user2 with an
+// attachment; user2 finds it, replies, labels, stars, archives and trashes it.
+// Screenshots go to test-artifacts/e2e/. Run: node frontend/e2e/webmail.e2e.mjs
+// (scripts/test runs it). E2E_URL and E2E_CREDENTIALS reuse a running stack instead.
+import assert from "node:assert/strict";
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { chromium } from "playwright-core";
+
+import { startStack } from "./stack.mjs";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const artifacts = join(root, "test-artifacts/e2e");
+rmSync(artifacts, { recursive: true, force: true });
+mkdirSync(artifacts, { recursive: true });
+const TIMEOUT = 15_000;
+
+const stack = process.env.E2E_URL
+  ? {
+      url: process.env.E2E_URL,
+      credentials: Object.fromEntries(
+        readFileSync(process.env.E2E_CREDENTIALS, "utf8")
+          .split("\n")
+          .filter((line) => line.trim() && !line.startsWith("#"))
+          .map((line) => line.split(/\s+/).slice(0, 2)),
+      ),
+      stop: async () => undefined,
+    }
+  : await startStack({ root, logFile: join(artifacts, "server.log") });
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  headless: true,
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+  ],
+});
+const context = await browser.newContext({ viewport: { width: 1400, height: 860 }, locale: "en-GB" });
+context.setDefaultTimeout(TIMEOUT);
+const page = await context.newPage();
+const consoleErrors = [];
+page.on("console", (message) => {
+  if (message.type() === "error") consoleErrors.push(message.text());
+});
+page.on("pageerror", (error) => consoleErrors.push(String(error)));
+
+let stepNumber = 0;
+async function step(name, body) {
+  stepNumber += 1;
+  const started = Date.now();
+  try {
+    await body();
+  } catch (error) {
+    await page.screenshot({ path: join(artifacts, "failure.png"), fullPage: true }).catch(() => undefined);
+    throw new Error(`step ${stepNumber} "${name}" failed: ${error instanceof Error ? error.stack : error}`);
+  }
+  console.log(`  ok ${stepNumber} ${name} (${Date.now() - started} ms)`);
+}
+const shot = (name) => page.screenshot({ path: join(artifacts, `${name}.png`) });
+
+/** Reloads until `locator` shows up: mail takes a moment to go through SMTP. */
+async function eventually(locator, { reload = true, timeout = 30_000 } = {}) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    try {
+      await locator.first().waitFor({ timeout: 2_000 });
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      if (reload) await page.reload();
+    }
+  }
+}
+
+async function logIn(email) {
+  await page.goto(`${stack.url}/login`);
+  await page.getByLabel("E-mail address").fill(email);
+  await page.getByLabel("Password").fill(stack.credentials[email]);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.getByRole("heading", { name: "Inbox", level: 1 }).waitFor();
+}
+
+async function logOut() {
+  await page.getByRole("button", { name: "Log out" }).click();
+  await page.getByRole("button", { name: "Log in" }).waitFor();
+}
+
+const list = () => page.getByRole("main", { name: "Conversations" });
+const threadPane = () => page.getByRole("region", { name: "Conversation" });
+const toolbar = () => threadPane().getByRole("toolbar", { name: "Conversation actions" });
+const run = Date.now().toString(36);
+const subject = `Plans for the open day ${run}`;
+const labelName = `Open day ${run}`;
+const attachmentPath = join(artifacts, "programme.txt");
+writeFileSync(attachmentPath, "09:00 welcome\n10:00 workshops\n");
+
+let failed = false;
+try {
+  await step("user1 logs in and sees the seeded inbox", async () => {
+    await logIn("user1@example.local");
+    const rows = list().getByRole("listitem");
+    await rows.first().waitFor();
+    assert.ok((await rows.count()) >= 3, "the demo inbox has several threads");
+  });
+
+  await step("user1 opens a thread: the three panes", async () => {
+    await list().getByRole("link").first().click();
+    await threadPane().getByRole("article").waitFor();
+    await threadPane().locator(".message.open").first().waitFor();
+    await shot("01-three-panes");
+  });
+
+  await step("user1 writes to user2 with an attachment, sends, undoes, sends again", async () => {
+    await page.getByRole("button", { name: "Compose" }).click();
+    const dialog = page.getByRole("dialog", { name: "New message" });
+    const to = dialog.getByRole("combobox", { name: "To" });
+    await to.fill("user2");
+    await dialog.getByRole("option", { name: /user2@example\.local/ }).waitFor();
+    await to.press("Enter");
+    await dialog.getByRole("list", { name: "To" }).getByText("user2@example.local").waitFor();
+    await dialog.getByRole("textbox", { name: "Subject" }).fill(subject);
+    const body = dialog.getByRole("textbox", { name: "Message" });
+    await body.click();
+    await page.keyboard.type("Hello Louis,");
+    await page.keyboard.press("Enter");
+    await page.keyboard.type("here is the programme. ");
+    await page.keyboard.press("Control+b");
+    await page.keyboard.type("See you there!");
+    await dialog.getByLabel("Attach files").setInputFiles(attachmentPath);
+    const attachments = dialog.getByRole("list", { name: "Attachments" });
+    await attachments.getByText("programme.txt").waitFor();
+    await attachments.getByRole("progressbar").waitFor({ state: "detached" });
+    await dialog.getByRole("status").getByText("Draft saved").waitFor();
+    await shot("02-compose");
+    await dialog.getByRole("button", { name: "Send", exact: true }).click();
+    await page.getByText("Message sent.").waitFor();
+    // Undo: the message is a draft again, in the compose window, with everything in it.
+    await page.getByRole("button", { name: "Undo" }).click();
+    const again = page.getByRole("dialog", { name: "New message" });
+    assert.equal(await again.getByRole("textbox", { name: "Subject" }).inputValue(), subject);
+    await again.getByRole("list", { name: "Attachments" }).getByText("programme.txt").waitFor();
+    await again.getByRole("button", { name: "Send", exact: true }).click();
+    await page.getByText("Message sent.").waitFor();
+    await page.getByText("Message sent.").waitFor({ state: "detached", timeout: 10_000 });
+  });
+
+  await step("user1 sees it delivered in Sent", async () => {
+    await page.getByRole("link", { name: "Sent" }).first().click();
+    await list().getByRole("link", { name: new RegExp(subject) }).click();
+    const delivery = threadPane().getByRole("region", { name: "Delivery" });
+    await eventually(delivery.getByText("Delivered"));
+    await shot("03-sent-delivered");
+  });
+
+  await step("user2 logs in and finds the message with its attachment", async () => {
+    await logOut();
+    await logIn("user2@example.local");
+    const row = list().getByRole("link", { name: new RegExp(subject) });
+    await eventually(row);
+    await row.click();
+    await threadPane().getByRole("heading", { name: subject }).waitFor();
+    await threadPane().getByRole("link", { name: "programme.txt" }).waitFor();
+    const frame = threadPane().locator("iframe.html-body").first();
+    const text = await frame.contentFrame().locator("body").innerText();
+    assert.match(text, /See you there!/);
+    // The editor's bold went out as HTML.
+    await frame.contentFrame().locator("strong", { hasText: "See you there!" }).waitFor();
+  });
+
+  await step("user2 replies (keyboard: r)", async () => {
+    await threadPane().getByRole("heading", { name: subject }).focus();
+    await page.keyboard.press("r");
+    const dialog = page.getByRole("dialog", { name: "Reply" });
+    await dialog.getByRole("list", { name: "To" }).getByText("user1@example.local").waitFor();
+    // A reply starts in the body, above the quote.
+    await page.waitForFunction(() => document.activeElement?.classList.contains("editor-body"));
+    await page.keyboard.type("Thanks, I will be there.");
+    await dialog.getByRole("button", { name: "Send", exact: true }).click();
+    await page.getByText("Message sent.").waitFor();
+    await dialog.waitFor({ state: "detached" });
+    await threadPane().frameLocator("iframe.html-body").last().getByText("Thanks, I will be there.").waitFor();
+  });
+
+  await step("user2 labels and stars the thread", async () => {
+    await toolbar().getByRole("button", { name: "Labels" }).click();
+    await toolbar().getByRole("textbox", { name: "New label" }).fill(labelName);
+    await toolbar().getByRole("button", { name: "Create and apply" }).click();
+    await threadPane().locator(".chips").getByText(labelName).waitFor();
+    await toolbar().getByRole("button", { name: "Done" }).click();
+    await toolbar().getByRole("button", { name: "Star" }).click();
+    await toolbar().getByRole("button", { name: "Unstar" }).waitFor();
+    const row = list().getByRole("listitem").filter({ hasText: subject });
+    await row.getByRole("button", { name: /Star/, pressed: true }).waitFor();
+    await row.locator(".label-chip").getByText(labelName, { exact: true }).waitFor();
+    await shot("04-labelled-starred");
+  });
+
+  await step("user2 archives it (it leaves the inbox) and finds it in Archive", async () => {
+    await toolbar().getByRole("button", { name: "Archive" }).click();
+    await list().getByRole("link", { name: new RegExp(subject) }).waitFor({ state: "detached" });
+    await page.getByRole("link", { name: "Archive" }).first().click();
+    await list().getByRole("link", { name: new RegExp(subject) }).click();
+    await threadPane().getByRole("heading", { name: subject }).waitFor();
+  });
+
+  await step("user2 trashes it and finds it in Trash", async () => {
+    await toolbar().getByRole("button", { name: "Trash" }).click();
+    await list().getByRole("link", { name: new RegExp(subject) }).waitFor({ state: "detached" });
+    await page.getByRole("link", { name: "Trash" }).first().click();
+    await list().getByRole("link", { name: new RegExp(subject) }).waitFor();
+    await shot("05-trash");
+  });
+
+  await step("keyboard: ? shows the shortcuts", async () => {
+    await page.locator("body").click({ position: { x: 5, y: 300 } });
+    await page.keyboard.press("?");
+    await page.getByRole("dialog", { name: "Keyboard shortcuts" }).waitFor();
+    await shot("06-shortcuts");
+    await page.keyboard.press("Escape");
+  });
+
+  const unexpected = consoleErrors.filter((text) => !/status of 401/.test(text));
+  assert.deepEqual(unexpected, [], "no errors in the browser console");
+  if (process.env.E2E_DOCS_SCREENSHOTS) {
+    copyFileSync(join(artifacts, "01-three-panes.png"), join(root, "docs/webmail-three-panes.png"));
+    copyFileSync(join(artifacts, "02-compose.png"), join(root, "docs/webmail-compose.png"));
+  }
+  console.log(`e2e: ${stepNumber} steps passed; screenshots in ${artifacts}`);
+} catch (error) {
+  failed = true;
+  console.error(String(error instanceof Error ? error.message : error));
+  if (consoleErrors.length) console.error("browser console errors:\n" + consoleErrors.join("\n"));
+} finally {
+  await browser.close();
+  await stack.stop();
+}
+process.exit(failed ? 1 : 0);
