@@ -21,7 +21,7 @@ export function freePort() {
   });
 }
 
-/** Starts the stack; resolves with {url, credentials, stop()} once it is ready. */
+/** Starts the stack; resolves with {url, smtpPort, credentials, stop()} once it is ready. */
 export async function startStack({ root, logFile }) {
   const port = await freePort();
   const smtpPort = await freePort();
@@ -85,5 +85,5 @@ export async function startStack({ root, logFile }) {
       .filter((line) => line.trim() && !line.startsWith("#"))
       .map((line) => line.split(/\s+/).slice(0, 2)),
   );
-  return { url: `http://127.0.0.1:${port}`, credentials, stop };
+  return { url: `http://127.0.0.1:${port}`, smtpPort, credentials, stop };
 }

@@ -2,7 +2,10 @@
 // user1 logs in, sees the seeded inbox, opens a thread, writes to user2 with an
 // attachment; user2 finds it, replies, labels, stars, archives and trashes it.
 // Screenshots go to test-artifacts/e2e/. Run: node frontend/e2e/webmail.e2e.mjs
-// (scripts/test runs it). E2E_URL and E2E_CREDENTIALS reuse a running stack instead.
+// Last, a hostile HTML message goes in through the SMTP listener: nothing in it may run
+// or reach another origin (hostile.mjs), until "Show images", which loads images only.
+// (scripts/test runs it). E2E_URL, E2E_CREDENTIALS (and E2E_SMTP_PORT, default 2525)
+// reuse a running stack instead.
 import assert from "node:assert/strict";
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -10,6 +13,7 @@ import { fileURLToPath } from "node:url";
 
 import { chromium } from "playwright-core";
 
+import { hostileMessage, sendSmtp, startCanary } from "./hostile.mjs";
 import { startStack } from "./stack.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -21,6 +25,7 @@ const TIMEOUT = 15_000;
 const stack = process.env.E2E_URL
   ? {
       url: process.env.E2E_URL,
+      smtpPort: Number(process.env.E2E_SMTP_PORT ?? 2525),
       credentials: Object.fromEntries(
         readFileSync(process.env.E2E_CREDENTIALS, "utf8")
           .split("\n")
@@ -51,6 +56,15 @@ page.on("console", (message) => {
   if (message.type() === "error") consoleErrors.push(message.text());
 });
 page.on("pageerror", (error) => consoleErrors.push(String(error)));
+// Every request the browser makes (the page, its frames, popups), and every dialog.
+const requests = [];
+context.on("request", (request) => requests.push(request.url()));
+const dialogs = [];
+page.on("dialog", (dialog) => {
+  dialogs.push(dialog.message());
+  void dialog.dismiss();
+});
+const canary = await startCanary();
 
 let stepNumber = 0;
 async function step(name, body) {
@@ -227,6 +241,107 @@ try {
     await page.keyboard.press("Escape");
   });
 
+  const hostileSubject = `Hostile <b>mail</b> ${run}`;
+  const appOrigin = new URL(stack.url).origin;
+  const leaving = (allowed) =>
+    requests.filter((url) => {
+      if (/^(data|blob|about):/.test(url)) return false;
+      return new URL(url).origin !== appOrigin && !allowed(url);
+    });
+  /** Nothing ran: no mark on the page or in the frame, no title, no dialog. */
+  async function assertNothingRan(frame) {
+    assert.equal(await page.evaluate(() => window.__facteurPwned), undefined, "no script ran in the page");
+    assert.equal(await frame.evaluate(() => window.__facteurPwned), undefined, "no script ran in the frame");
+    assert.notEqual(await page.title(), "pwned");
+    assert.deepEqual(dialogs, [], "no alert, confirm or prompt");
+    assert.deepEqual(
+      canary.requests.filter((line) => !line.startsWith("GET /img/")),
+      [],
+      "the canary got nothing but images",
+    );
+  }
+  let hostileFrame;
+
+  await step("hostile HTML arrives through the SMTP listener", async () => {
+    await sendSmtp({
+      port: stack.smtpPort,
+      from: "attacker@evil.test",
+      to: "user2@example.local",
+      data: hostileMessage({
+        from: "attacker@evil.test",
+        to: "user2@example.local",
+        subject: hostileSubject,
+        canary: canary.origin,
+      }),
+    });
+    requests.length = 0;
+    await page.getByRole("link", { name: "Inbox" }).first().click();
+    const row = list().getByRole("link", { name: hostileSubject });
+    await eventually(row);
+    await row.click();
+    // The subject is text, never markup.
+    await threadPane().getByRole("heading", { name: hostileSubject }).waitFor();
+    const frame = threadPane().locator("iframe.html-body").first();
+    // The Frame itself (not a FrameLocator): the test evaluates in it.
+    hostileFrame = await (await frame.elementHandle()).contentFrame();
+    await hostileFrame.getByText("Plain words survive").waitFor();
+    await threadPane().getByRole("button", { name: "Show images" }).waitFor();
+  });
+
+  await step("hostile HTML: nothing runs, nothing leaves for another origin", async () => {
+    // What would act when touched: hover, click, the links, the form's button.
+    await hostileFrame.getByText("hover or click me").hover();
+    await hostileFrame.getByText("hover or click me").click();
+    await hostileFrame.getByText("javascript: link", { exact: true }).click();
+    await hostileFrame.getByText("data: link", { exact: true }).click();
+    // Time for a meta refresh, a late load or a popup to happen, were any possible.
+    await page.waitForTimeout(1_500);
+    assert.equal(context.pages().length, 1, "no window opened");
+    await assertNothingRan(hostileFrame);
+    assert.deepEqual(canary.requests, [], "the canary got no request before Show images");
+    assert.deepEqual(leaving(() => false), [], "no request left for another origin");
+    const left = await hostileFrame.evaluate(() => {
+      const found = [];
+      const dangerous = "script, iframe, frame, object, embed, form, input, button, base, link, svg, math, video, audio, meta[http-equiv=refresh]";
+      document.querySelectorAll(dangerous).forEach((el) => found.push(el.tagName));
+      document.querySelectorAll("*").forEach((el) => {
+        for (const attribute of el.attributes) {
+          if (/^on/i.test(attribute.name)) found.push(`${el.tagName}[${attribute.name}]`);
+          if (/^\s*(javascript|vbscript|data):/i.test(attribute.value) && attribute.name !== "src")
+            found.push(`${el.tagName}[${attribute.name}=${attribute.value.slice(0, 20)}]`);
+        }
+      });
+      return found;
+    });
+    assert.deepEqual(left, [], "nothing active is left in the frame");
+    await shot("07-hostile");
+  });
+
+  await step("hostile HTML: Show images loads the images and nothing else", async () => {
+    await threadPane().getByRole("button", { name: "Show images" }).click();
+    await hostileFrame.locator("img[alt='tracking pixel']").waitFor();
+    const deadline = Date.now() + 10_000;
+    while (!canary.requests.includes("GET /img/pixel.gif")) {
+      assert.ok(Date.now() < deadline, `the remote image was not fetched: ${canary.requests}`);
+      await page.waitForTimeout(100);
+    }
+    await page.waitForTimeout(1_000);
+    await assertNothingRan(hostileFrame);
+    const canaryPaths = (url) => url.startsWith(`${canary.origin}/img/`);
+    assert.deepEqual(leaving(canaryPaths), [], "only the canary's images were requested");
+  });
+
+  await step("hostile HTML: the SVG attachment is never served as a page", async () => {
+    const href = await threadPane().getByRole("link", { name: "evil.svg" }).getAttribute("href");
+    const response = await context.request.get(new URL(`${href}${href.includes("?") ? "&" : "?"}inline=1`, stack.url).href);
+    assert.equal(response.status(), 200);
+    const headers = response.headers();
+    assert.match(headers["content-disposition"], /^attachment;/);
+    assert.equal(headers["content-type"], "application/octet-stream");
+    assert.match(headers["content-security-policy"], /sandbox/);
+    assert.equal(headers["x-content-type-options"], "nosniff");
+  });
+
   const unexpected = consoleErrors.filter((text) => !/status of 401/.test(text));
   assert.deepEqual(unexpected, [], "no errors in the browser console");
   if (process.env.E2E_DOCS_SCREENSHOTS) {
@@ -240,6 +355,7 @@ try {
   if (consoleErrors.length) console.error("browser console errors:\n" + consoleErrors.join("\n"));
 } finally {
   await browser.close();
+  await canary.stop();
   await stack.stop();
 }
 process.exit(failed ? 1 : 0);
