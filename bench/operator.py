@@ -287,6 +287,24 @@ def steady_writes(
     return cluster.writes_since(start), done - before, time.time() - started
 
 
+def run_figures(
+    cluster: Cluster, args: argparse.Namespace, operator: Process, metrics_port: int
+) -> tuple:
+    print(
+        f"backend: gunicorn, 2 workers; emulator in this process; operator pid "
+        f"{operator.process.pid}, resync {args.resync:g} s"
+    )
+
+    single = one_domain_ready(cluster, args.samples, operator)
+    created_in, converged_in = converge(
+        cluster, args.domains, args.mailboxes, operator, args.timeout
+    )
+    objects = args.samples + args.domains * (1 + args.mailboxes)
+    writes, resynced, window = steady_writes(cluster, objects, metrics_port, args.resync, operator)
+    peak = operator.peak_rss_mb()
+    return single, created_in, converged_in, objects, writes, resynced, window, peak
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--domains", type=int, default=100)
@@ -342,22 +360,11 @@ def main() -> int:
                 logs / "bench-operator.log",
             )
             operator.wait_http(f"http://127.0.0.1:{live_port}/healthz")
-            cluster = Cluster(emulator, url)
-            print(
-                f"backend: gunicorn, 2 workers; emulator in this process; operator pid "
-                f"{operator.process.pid}, resync {args.resync:g} s"
-            )
-
-            single = one_domain_ready(cluster, args.samples, operator)
-            created_in, converged_in = converge(
-                cluster, args.domains, args.mailboxes, operator, args.timeout
-            )
-            objects = args.samples + args.domains * (1 + args.mailboxes)
-            writes, resynced, window = steady_writes(
-                cluster, objects, metrics_port, args.resync, operator
-            )
-            peak = operator.peak_rss_mb()
-            operator.stop()  # before the emulator: its watch streams would keep it serving
+            try:
+                figures = run_figures(Cluster(emulator, url), args, operator, metrics_port)
+            finally:
+                operator.stop()  # before the emulator: its watch streams would keep it serving
+        single, created_in, converged_in, objects, writes, resynced, window, peak = figures
 
         def verdict(ok: bool) -> str:
             return "ok" if ok else "MISSED"
