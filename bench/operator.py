@@ -1,0 +1,405 @@
+"""The operator's figures (issue 6): kopf against the Kubernetes API emulator, the real backend.
+
+Runs the backend (gunicorn, 2 workers, on a fresh ``facteur_bench_operator`` database),
+the emulator of backend/tests/operator/emulator.py in this process, and
+``facteur-operator`` in a process of its own, then measures:
+
+1. the time for one new MailDomain (default key, rsa-2048) to reach Ready=True, from the
+   create call to the status seen in the emulator (several samples, one after the other);
+2. the time for N MailDomains with M Mailboxes each to converge (every one Ready=True),
+   from the first create call;
+3. the API writes per object at steady state: every POST/PATCH/PUT/DELETE the emulator
+   receives while each object is resynced at least once after convergence;
+4. the operator's peak RSS (VmHWM of its process) over the whole run.
+
+    .venv/bin/python bench/operator.py [--domains 100] [--mailboxes 10] [--smoke]
+
+The full figures of the issue are ``--domains 1000`` (10,000 Mailboxes). Targets: one
+domain Ready under 2 s, the whole set converged under 60 s, zero writes at steady state,
+peak RSS under 200 MB. Misses are printed, not fatal: the exit status is non-zero only
+when something fails (a process dies, convergence times out).
+
+The emulator (kmock) scans every object and every request served so far on each request;
+the bench gives it a keyed lookup and a bounded request log (same answers) so that large
+runs measure the operator rather than those scans (``tune_emulator``).
+Everything runs on this machine: the backend, PostgreSQL and the emulator share its
+cores with the operator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import secrets
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import ROOT, free_port, setup_django
+
+DB_NAME = "facteur_bench_operator"
+TOKEN = "bench-operator-" + secrets.token_urlsafe(16)
+NS = "bench"
+CR = f"/apis/mail.facteur.dev/v1alpha1/namespaces/{NS}"
+READY_TARGET_S, CONVERGE_TARGET_S, RSS_TARGET_MB = 2.0, 60.0, 200.0
+WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
+
+
+# --- processes ------------------------------------------------------------------------------
+
+
+class Process:
+    def __init__(self, name: str, command: list[str], env: dict[str, str], log: Path) -> None:
+        self.name, self.log_path = name, log
+        self.log = log.open("wb")
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+
+    def wait_http(self, url: str, timeout: float = 60) -> None:
+        import requests
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited:\n{self.log_tail()}")
+            try:
+                if requests.get(url, timeout=2).status_code < 500:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.name} did not answer within {timeout} s:\n{self.log_tail()}")
+
+    def alive(self) -> None:
+        if self.process.poll() is not None:
+            raise RuntimeError(f"{self.name} exited:\n{self.log_tail()}")
+
+    def peak_rss_mb(self) -> float:
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+        return int(match.group(1)) * 1024 / 1e6 if match else 0.0
+
+    def log_tail(self, lines: int = 30) -> str:
+        self.log.flush()
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+def bin_path(name: str) -> str:
+    local = Path(sys.executable).parent / name
+    return str(local if local.exists() else ROOT / ".venv" / "bin" / name)
+
+
+# --- the emulator -----------------------------------------------------------------------------
+
+
+WRITES: list[str] = []  # every write the emulator served, "METHOD path"
+
+
+def tune_emulator() -> None:
+    """Make the tests' emulator scale to thousands of objects, with the same answers.
+
+    kmock finds an object by scanning all of them, and matches each request against the log
+    of every request served so far (by identity): both grow with the run, which makes a
+    large run measure kmock. The bench looks objects up by key, keeps only the requests in
+    flight in that log, and counts writes itself.
+    """
+    import kmock
+
+    from tests.operator.emulator import ApiServer
+
+    scan = kmock.KubernetesEmulator._KubernetesEmulator__get_obj  # type: ignore[attr-defined]
+    handle = ApiServer._handle
+
+    def get_obj(self: Any, request: Any, strict: bool) -> Any:
+        if strict and request.name is not None:
+            return self._objects._objects.get((request.resource, request.namespace, request.name))
+        return scan(self, request, strict)
+
+    in_flight: set[int] = set()
+
+    async def counted(self: Any, request: Any) -> Any:
+        if str(request.method).upper().endswith(WRITE_METHODS):
+            WRITES.append(f"{request.method} {request.url.path}")
+        in_flight.add(id(request))
+        if len(self._requests) > 2 * len(in_flight) + 50:
+            # Answered requests are never matched again: only those in flight must stay.
+            self._requests[:] = [r for r in self._requests if id(r) in in_flight]
+        try:
+            return await handle(self, request)
+        finally:
+            in_flight.discard(id(request))
+
+    ApiServer._KubernetesEmulator__get_obj = get_obj  # type: ignore[attr-defined]
+    ApiServer._handle = counted  # type: ignore[method-assign]
+
+
+class Cluster:
+    def __init__(self, emulator: Any, url: str) -> None:
+        import requests
+
+        self.emulator, self.url = emulator, url
+        self.session = requests.Session()
+
+    def create(self, plural: str, body: dict) -> None:
+        response = self.session.post(f"{self.url}{CR}/{plural}", json=body, timeout=30)
+        if response.status_code != 201:
+            raise RuntimeError(f"create {plural}: {response.status_code} {response.text}")
+
+    def ready(self, plural: str) -> dict[str, bool]:
+        """Name -> Ready=True, for every object of ``plural``, read in the emulator's memory."""
+        while True:
+            try:
+                items = list(self.emulator.objects.items())
+                break
+            except RuntimeError:  # changed size while copied: the operator is writing
+                continue
+        found = {}
+        for (resource, _namespace, name), obj in items:
+            if resource.plural != plural or obj.deleted:
+                continue
+            conditions = (obj.raw.get("status") or {}).get("conditions") or []
+            found[name] = any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+        return found
+
+    def writes_served(self) -> int:
+        return len(WRITES)
+
+    def writes_since(self, start: int) -> list[str]:
+        return WRITES[start:]
+
+
+def domain_body(name: str, domain: str) -> dict:
+    return {
+        "apiVersion": "mail.facteur.dev/v1alpha1",
+        "kind": "MailDomain",
+        "metadata": {"name": name},
+        "spec": {"domain": domain, "admins": [f"admin@{domain}"]},
+    }
+
+
+def mailbox_body(name: str, domain_name: str, local: str) -> dict:
+    return {
+        "apiVersion": "mail.facteur.dev/v1alpha1",
+        "kind": "Mailbox",
+        "metadata": {"name": name},
+        "spec": {
+            "domainRef": {"name": domain_name},
+            "localPart": local,
+            "aliases": [f"{local}-alias"],
+        },
+    }
+
+
+def reconciles(metrics_port: int) -> float:
+    import requests
+
+    text = requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("facteur_operator_reconciles_total{")
+    )
+
+
+# --- the figures ------------------------------------------------------------------------------
+
+
+def one_domain_ready(cluster: Cluster, samples: int, operator: Process) -> list[float]:
+    times = []
+    for i in range(samples):
+        name = f"single-{i}"
+        started = time.perf_counter()
+        cluster.create("maildomains", domain_body(name, f"single{i}.example"))
+        while not cluster.ready("maildomains").get(name):
+            operator.alive()
+            if time.perf_counter() - started > 60:
+                raise RuntimeError(f"MailDomain {name} not Ready after 60 s")
+            time.sleep(0.005)
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def converge(
+    cluster: Cluster, domains: int, per_domain: int, operator: Process, timeout: float
+) -> tuple[float, float]:
+    """Create the set; (seconds to create it, seconds until all Ready) from the first create."""
+    started = time.perf_counter()
+    created = {"done": 0.0}
+
+    def create_all() -> None:
+        for d in range(domains):
+            cluster.create("maildomains", domain_body(f"d{d}", f"d{d}.bench.example"))
+            for m in range(per_domain):
+                cluster.create("mailboxes", mailbox_body(f"d{d}-m{m}", f"d{d}", f"user{m}"))
+        created["done"] = time.perf_counter() - started
+
+    creator = threading.Thread(target=create_all, daemon=True)
+    creator.start()
+    want_domains, want_mailboxes = domains, domains * per_domain
+    while True:
+        operator.alive()
+        domains_seen = cluster.ready("maildomains").items()
+        domain_ready = sum(1 for name, ok in domains_seen if ok and not name.startswith("single"))
+        mailbox_ready = sum(1 for ok in cluster.ready("mailboxes").values() if ok)
+        if domain_ready >= want_domains and mailbox_ready >= want_mailboxes:
+            break
+        if time.perf_counter() - started > timeout:
+            raise RuntimeError(
+                f"not converged after {timeout:.0f} s: {domain_ready}/{want_domains} "
+                f"domains, {mailbox_ready}/{want_mailboxes} mailboxes Ready"
+            )
+        time.sleep(0.1)
+    elapsed = time.perf_counter() - started
+    creator.join()
+    return created["done"], elapsed
+
+
+def steady_writes(
+    cluster: Cluster, objects: int, metrics_port: int, resync: float, operator: Process
+) -> tuple[list[str], float, float]:
+    """Writes while every object is resynced at least once; (writes, reconciles, seconds)."""
+    start, before, started = cluster.writes_served(), reconciles(metrics_port), time.time()
+    deadline = started + max(4 * resync, 30)
+    done = before
+    while time.time() < deadline:
+        operator.alive()
+        time.sleep(max(resync / 4, 0.5))
+        done = reconciles(metrics_port)
+        if done - before >= objects and time.time() - started >= resync:
+            break
+    return cluster.writes_since(start), done - before, time.time() - started
+
+
+def run_figures(
+    cluster: Cluster, args: argparse.Namespace, operator: Process, metrics_port: int
+) -> tuple:
+    print(
+        f"backend: gunicorn, 2 workers; emulator in this process; operator pid "
+        f"{operator.process.pid}, resync {args.resync:g} s"
+    )
+
+    single = one_domain_ready(cluster, args.samples, operator)
+    created_in, converged_in = converge(
+        cluster, args.domains, args.mailboxes, operator, args.timeout
+    )
+    objects = args.samples + args.domains * (1 + args.mailboxes)
+    writes, resynced, window = steady_writes(cluster, objects, metrics_port, args.resync, operator)
+    peak = operator.peak_rss_mb()
+    return single, created_in, converged_in, objects, writes, resynced, window, peak
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--domains", type=int, default=100)
+    parser.add_argument("--mailboxes", type=int, default=10, help="Mailboxes per MailDomain")
+    parser.add_argument("--samples", type=int, default=5, help="single MailDomains timed")
+    parser.add_argument("--resync", type=float, default=30, help="the operator's resync period")
+    parser.add_argument("--timeout", type=float, default=1800, help="convergence limit (s)")
+    parser.add_argument("--smoke", action="store_true", help="a few seconds: 3 domains")
+    args = parser.parse_args()
+    if args.smoke:
+        args.domains, args.mailboxes, args.samples, args.resync = 3, 2, 1, 2.0
+
+    setup_django(database=DB_NAME)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)  # the emulator's requests
+    tune_emulator()
+    from tests.operator.emulator import running_api_server
+
+    logs = Path(os.environ.get("FACTEUR_BENCH_LOGS", ROOT / "var" / "bench"))
+    logs.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.update(
+        PYTHONUNBUFFERED="1",
+        FACTEUR_SERVICE_TOKEN=TOKEN,
+        FACTEUR_ALLOWED_HOSTS="127.0.0.1",
+        FACTEUR_DEBUG="false",
+        FACTEUR_SECURE_COOKIES="false",
+        FACTEUR_LOG_LEVEL="WARNING",
+    )
+    backend_port, metrics_port, live_port = free_port(), free_port(), free_port()
+    command = [
+        bin_path("gunicorn"), "facteur.config.wsgi:application",
+        "--bind", f"127.0.0.1:{backend_port}", "--workers", "2", "--timeout", "60",
+    ]  # fmt: skip
+    backend = Process("the backend", command, env, logs / "bench-operator-backend.log")
+    operator: Process | None = None
+    try:
+        backend.wait_http(f"http://127.0.0.1:{backend_port}/api/v1.0/auth/config/")
+        with running_api_server(dns_endpoint=True) as (emulator, url):
+            operator_env = dict(
+                env,
+                FACTEUR_OPERATOR_KUBE_SERVER=url,
+                FACTEUR_BACKEND_URL=f"http://127.0.0.1:{backend_port}",
+                FACTEUR_OPERATOR_MX_HOST="mx.bench.example",
+                FACTEUR_OPERATOR_RESYNC_SECONDS=str(args.resync),
+                FACTEUR_OPERATOR_METRICS_PORT=str(metrics_port),
+                FACTEUR_OPERATOR_METRICS_ADDR="127.0.0.1",
+                FACTEUR_OPERATOR_LIVENESS=f"http://127.0.0.1:{live_port}/healthz",
+            )
+            operator = Process(
+                "the operator",
+                [bin_path("facteur-operator")],
+                operator_env,
+                logs / "bench-operator.log",
+            )
+            operator.wait_http(f"http://127.0.0.1:{live_port}/healthz")
+            try:
+                figures = run_figures(Cluster(emulator, url), args, operator, metrics_port)
+            finally:
+                operator.stop()  # before the emulator: its watch streams would keep it serving
+        single, created_in, converged_in, objects, writes, resynced, window, peak = figures
+
+        def verdict(ok: bool) -> str:
+            return "ok" if ok else "MISSED"
+
+        worst = max(single)
+        print(
+            f"one MailDomain Ready: median {statistics.median(single):.2f} s, "
+            f"max {worst:.2f} s over {len(single)} (target < {READY_TARGET_S:g} s: "
+            f"{verdict(worst < READY_TARGET_S)})"
+        )
+        print(
+            f"{args.domains} MailDomains x {args.mailboxes} Mailboxes "
+            f"({args.domains * (1 + args.mailboxes)} objects) converged in {converged_in:.1f} s "
+            f"(created in {created_in:.1f} s; target < {CONVERGE_TARGET_S:g} s: "
+            f"{verdict(converged_in < CONVERGE_TARGET_S)})"
+        )
+        print(
+            f"steady state: {len(writes)} API writes over {window:.0f} s and {resynced:.0f} "
+            f"reconciles of {objects} objects = {len(writes) / objects:.3f} per object "
+            f"(target 0: {verdict(not writes)})"
+        )
+        for write in writes[:10]:
+            print(f"  {write}")
+        print(
+            f"operator peak RSS: {peak:.0f} MB (target < {RSS_TARGET_MB:g} MB: "
+            f"{verdict(peak < RSS_TARGET_MB)})"
+        )
+        if resynced < objects:
+            print("  (not every object was resynced in the window: raise --resync's window)")
+        return 0
+    finally:
+        if operator is not None:
+            operator.stop()
+        backend.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
