@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
 
 from django.conf import settings
 
@@ -39,17 +38,6 @@ class Delivery:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
         self.loop.close()
-
-
-def wait_until(condition: Callable[[], object], timeout: float = 15.0) -> object:
-    """``condition()``'s first true value, polled; AssertionError after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"not true after {timeout} s: {condition.__doc__ or condition}")
 
 
 def wait_for_stored(mailbox: Mailbox, subject: str, timeout: float = 15.0) -> Message:

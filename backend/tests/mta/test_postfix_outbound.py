@@ -45,10 +45,11 @@ from facteur.sending import services
 from facteur.sending.delivery_reports import delivery_report_apply
 from tests import factories
 from tests.mta import postfix_instance, tls_ca
-from tests.mta.delivery_service import Delivery, wait_for_stored, wait_until
+from tests.mta.delivery_service import Delivery, wait_for_stored
 from tests.net import free_port
 from tests.sending.dkim_check import dnsfunc_for, opendkim_verify
 from tests.sending.smtp_sink import SinkHandler
+from tests.waiting import wait_until
 
 pytestmark = [
     pytest.mark.slow,

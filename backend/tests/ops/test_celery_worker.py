@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -16,15 +15,7 @@ from facteur.blobs.tasks import blobs_collect_garbage
 from facteur.mail.models import Message
 from facteur.mail.tasks import messages_purge_trash
 from tests import factories
-
-
-def _wait_until(condition, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
+from tests.waiting import wait_until
 
 
 @pytest.mark.django_db(transaction=True)
@@ -37,9 +28,9 @@ def test_worker_collects_garbage_and_purges_old_trash():
 
     with start_worker(celery_app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
         messages_purge_trash.delay()
-        assert _wait_until(lambda: not Message.objects.filter(pk=old.pk).exists())
+        assert wait_until(lambda: not Message.objects.filter(pk=old.pk).exists())
         blobs_collect_garbage.delay(min_age_seconds=0)
-        assert _wait_until(lambda: not Blob.objects.filter(pk=orphan.pk).exists())
+        assert wait_until(lambda: not Blob.objects.filter(pk=orphan.pk).exists())
 
     assert Message.objects.filter(pk=kept.pk).exists()
     assert Blob.objects.filter(pk=kept.raw_blob_id).exists()  # still referred to

@@ -4,7 +4,6 @@ Exim-style DSNs go through the real ingest, then the report is applied to the se
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from tests import factories
 from tests.delivery.conftest import RunningServer, lmtp_client, lmtp_send
 from tests.sending import outbound
 from tests.sending.smtp_sink import sink  # noqa: F401  (fixture)
+from tests.waiting import wait_until
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SENT_ID = "4f1c2a9e-5b7d-4c3e-9a21-7d0e8b6f3c55@sender.test"
@@ -251,15 +251,6 @@ def test_is_delivery_report(value, expected):
     assert is_delivery_report([["Subject", "x"], ["Content-Type", value]]) is expected
 
 
-def _wait_until(condition, timeout=20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_dsn_over_lmtp_reaches_the_worker_and_fails_the_recipient(sink, settings):  # noqa: F811
     """MTA-out's DSN, over LMTP to the real delivery service, null sender; a real worker."""
@@ -278,7 +269,7 @@ def test_a_dsn_over_lmtp_reaches_the_worker_and_fails_the_recipient(sink, settin
     try:
         with start_worker(celery_app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
             recipient = message.recipients.get()
-            assert _wait_until(
+            assert wait_until(
                 lambda: MessageRecipient.objects.get(pk=recipient.pk).delivery_status == "sent"
             )
             client = lmtp_client(server.bound["lmtp"][1])
@@ -287,7 +278,7 @@ def test_a_dsn_over_lmtp_reaches_the_worker_and_fails_the_recipient(sink, settin
             )
             client.quit()
             assert at_rcpt == ["250 2.1.5 Recipient OK"] and at_data[0].startswith("250")
-            assert _wait_until(
+            assert wait_until(
                 lambda: MessageRecipient.objects.get(pk=recipient.pk).delivery_status == "failed"
             )
     finally:

@@ -4,7 +4,6 @@ through an aiosmtpd relay on loopback and into a local mailbox."""
 from __future__ import annotations
 
 import email
-import time
 
 import dkim
 import pytest
@@ -19,15 +18,7 @@ from facteur.sending import tasks  # noqa: F401  (registers the task with the wo
 from tests import factories
 from tests.sending.dkim_check import dnsfunc_for
 from tests.sending.smtp_sink import sink  # noqa: F401  (fixture)
-
-
-def _wait_until(condition, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
+from tests.waiting import wait_until
 
 
 @pytest.mark.django_db(transaction=True)
@@ -62,7 +53,7 @@ def test_send_api_to_worker_to_relay_and_local_mailbox(sink, settings):  # noqa:
             statuses = set(message.recipients.values_list("delivery_status", flat=True))
             return statuses <= {DeliveryStatus.SENT, DeliveryStatus.DELIVERED}
 
-        assert _wait_until(done)
+        assert wait_until(done)
 
     assert dict(message.recipients.values_list("email", "delivery_status")) == {
         "alice@elsewhere.test": DeliveryStatus.SENT,

@@ -19,6 +19,7 @@ from facteur.sending import services, tasks
 from tests import factories
 from tests.sending import outbound
 from tests.sending.smtp_sink import sink  # noqa: F401  (fixture)
+from tests.waiting import wait_until
 
 AGO = timedelta(minutes=10)  # past the sweeper's grace
 RECENT = timedelta(minutes=1)  # within it
@@ -85,15 +86,6 @@ def test_the_sweeper_runs_every_minute():
     assert entry["task"] == tasks.sends_sweep.name
 
 
-def _wait_until(condition, timeout=20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def _send_here(message_id) -> None:
     try:
         services.message_send(message_id=message_id)
@@ -123,7 +115,7 @@ def test_a_lost_task_is_recovered_and_nothing_is_sent_twice(sink, settings):  # 
         here = threading.Thread(target=_send_here, args=[message.pk])
         here.start()
         here.join(timeout=60)
-        assert _wait_until(sent)
+        assert wait_until(sent)
         time.sleep(1.5)  # let the queued runs finish: they must find nothing to do
     assert len(sink.received) == 1
     assert sink.received[0].rcpt_tos == ["alice@elsewhere.test"]
@@ -148,7 +140,7 @@ def test_a_lost_retry_is_recovered(sink, settings):  # noqa: F811
     sink.answer_all_ok()
     with start_worker(celery_app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
         assert services.sends_sweep() == [message.pk]
-        assert _wait_until(
+        assert wait_until(
             lambda: outbound.statuses(message) == {"alice@elsewhere.test": DeliveryStatus.SENT}
         )
     assert [r.rcpt_tos for r in sink.received] == [["alice@elsewhere.test"]]
