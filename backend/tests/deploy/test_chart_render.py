@@ -1,0 +1,309 @@
+"""The chart rendered with each scenario of charts/facteur/ci/ (minimal, production-like with
+every service external, all-in-one): valid Kubernetes 1.33 objects (kubernetes-validate,
+strict: unknown fields refused), secure pods, resolvable Secrets, and one source of truth
+for the CRDs and the operator's RBAC."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from tests.deploy.chart import NAMESPACE, SCENARIOS, Rendered, helm, render
+from tests.deploy.paths import CHART, ROOT
+
+KUBERNETES = "1.33.0"
+# Prometheus Operator kinds: their CRDs are not part of Kubernetes' schemas.
+PROMETHEUS_KINDS = {"ServiceMonitor", "PodMonitor", "PrometheusRule"}
+
+
+@pytest.fixture(scope="module", params=sorted(SCENARIOS))
+def rendered(request: pytest.FixtureRequest) -> Rendered:
+    return render(SCENARIOS[request.param])
+
+
+def containers(rendered: Rendered):
+    for workload, spec in rendered.pod_specs():
+        for container in spec.get("initContainers", []) + spec["containers"]:
+            yield f"{workload}/{container['name']}", spec, container
+
+
+def test_the_scenarios_are_there() -> None:
+    assert set(SCENARIOS) == {"minimal", "production", "all-in-one"}
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_helm_lint_is_clean(scenario: str) -> None:
+    result = helm("lint", str(CHART), "--strict", "--values", str(SCENARIOS[scenario]), check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_manifest_is_valid_for_kubernetes_1_33(rendered: Rendered) -> None:
+    failures = []
+    for doc in rendered.documents:
+        if doc["kind"] in PROMETHEUS_KINDS:
+            continue
+        try:
+            kubernetes_validate.validate(doc, KUBERNETES, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            failures.append(f"{doc['kind']}/{doc['metadata']['name']}: {exc.message}")
+    assert not failures, "\n".join(failures)
+
+
+def test_every_container_is_locked_down(rendered: Rendered) -> None:
+    for where, pod, container in containers(rendered):
+        pod_context = pod.get("securityContext", {})
+        context = {**pod_context, **container.get("securityContext", {})}
+        assert context.get("runAsNonRoot") is True, where
+        assert context.get("runAsUser", 0) != 0, where
+        assert context.get("readOnlyRootFilesystem") is True, where
+        assert context.get("allowPrivilegeEscalation") is False, where
+        assert context.get("capabilities", {}).get("drop") == ["ALL"], where
+        assert not context.get("capabilities", {}).get("add"), where
+        assert context.get("seccompProfile", {}).get("type") == "RuntimeDefault", where
+
+
+def test_every_container_has_resources_and_probes(rendered: Rendered) -> None:
+    for where, _, container in containers(rendered):
+        resources = container.get("resources", {})
+        assert resources.get("requests", {}).get("cpu"), where
+        assert resources.get("requests", {}).get("memory"), where
+        assert resources.get("limits", {}).get("memory"), where
+        if where.startswith("Job/"):
+            continue  # a Job's pod runs to completion: nothing to probe
+        for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+            assert probe in container, f"{where}: no {probe}"
+
+
+def test_images_are_pinned(rendered: Rendered) -> None:
+    for where, _, container in containers(rendered):
+        image = container["image"]
+        name, _, tag = image.split("@")[0].rpartition(":")
+        assert name and tag and tag != "latest", f"{where}: {image}"
+    for doc in rendered.kind("Deployment"):
+        for env in doc["spec"]["template"]["spec"]["containers"][0].get("env", []):
+            if env["name"].endswith("_IMAGE"):
+                assert not env["value"].endswith(":latest"), env
+
+
+def test_writable_paths_are_volumes(rendered: Rendered) -> None:
+    """A read-only root filesystem: Python, gunicorn, Celery beat and nginx write to /tmp."""
+    for where, _, container in containers(rendered):
+        mounts = {mount["mountPath"] for mount in container.get("volumeMounts", [])}
+        if "postgresql" in where:
+            assert {"/var/lib/postgresql/data", "/var/run/postgresql", "/tmp"} <= mounts
+        elif "redis" in where:
+            assert "/data" in mounts
+        else:
+            assert "/tmp" in mounts, where
+
+
+def secrets_provided(rendered: Rendered, values: dict[str, Any]) -> set[str]:
+    """Secrets the chart makes, and those the values name (the operator creates them)."""
+    made = {doc["metadata"]["name"] for doc in rendered.kind("Secret")}
+    named: set[str] = set()
+
+    def walk(node: Any, key: str = "") -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, k)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, key)
+        elif key in {"existingSecret", "secretName", "tlsSecretName"} and node:
+            named.add(node)
+
+    walk(values)
+    return made | named
+
+
+def referenced_secrets(rendered: Rendered) -> set[str]:
+    found = set()
+    for _, _pod, container in containers(rendered):
+        for env in container.get("env", []):
+            ref = env.get("valueFrom", {}).get("secretKeyRef")
+            if ref:
+                found.add(ref["name"])
+        for source in container.get("envFrom", []):
+            if "secretRef" in source:
+                found.add(source["secretRef"]["name"])
+    for _, pod in rendered.pod_specs():
+        for volume in pod.get("volumes", []):
+            if "secret" in volume:
+                found.add(volume["secret"]["secretName"])
+            for source in volume.get("projected", {}).get("sources", []):
+                if "secret" in source:
+                    found.add(source["secret"]["name"])
+    for ingress in rendered.kind("Ingress"):
+        found |= {tls["secretName"] for tls in ingress["spec"].get("tls", [])}
+    return found
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_every_secret_reference_resolves(scenario: str) -> None:
+    rendered = render(SCENARIOS[scenario])
+    values = yaml.safe_load(SCENARIOS[scenario].read_text())
+    referenced = referenced_secrets(rendered)
+    assert referenced, "no Secret referenced at all"
+    assert referenced <= secrets_provided(rendered, values)
+
+
+def test_nothing_secret_is_rendered_from_values() -> None:
+    """Outside all-in-one the chart makes no Secret: credentials stay in the user's Secrets."""
+    for scenario in ("minimal", "production"):
+        assert render(SCENARIOS[scenario]).kind("Secret") == []
+    (generated,) = render(SCENARIOS["all-in-one"]).kind("Secret")
+    assert {"secret-key", "service-token", "database-url", "redis-url"} <= set(generated["data"])
+
+
+def test_config_changes_roll_the_pods() -> None:
+    base = render(SCENARIOS["minimal"]).named("Deployment", "mail-facteur-web")
+    other = render(SCENARIOS["production"]).named("Deployment", "mail-facteur-web")
+    key = "checksum/config"
+    assert base["spec"]["template"]["metadata"]["annotations"][key]
+    assert (
+        base["spec"]["template"]["metadata"]["annotations"][key]
+        != other["spec"]["template"]["metadata"]["annotations"][key]
+    )
+
+
+def test_probes_use_the_backend_health_endpoints() -> None:
+    web = render(SCENARIOS["minimal"]).named("Deployment", "mail-facteur-web")
+    (container,) = web["spec"]["template"]["spec"]["containers"]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    # the kubelet's Host header is the pod's address: Django must accept it
+    env = {item["name"]: item.get("value") for item in container["env"]}
+    assert "$(POD_IP)" in env["FACTEUR_ALLOWED_HOSTS"].split(",")
+
+
+def test_migrations_run_as_a_hook_before_upgrades() -> None:
+    for scenario, hook in [
+        ("minimal", "pre-install,pre-upgrade"),
+        ("all-in-one", "post-install,pre-upgrade"),
+    ]:
+        (job,) = render(SCENARIOS[scenario]).kind("Job")
+        assert job["metadata"]["annotations"]["helm.sh/hook"] == hook
+        (container,) = job["spec"]["template"]["spec"]["containers"]
+        assert container["command"][-2:] == ["migrate", "--noinput"]
+
+
+def test_beat_and_operator_never_run_twice() -> None:
+    rendered = render(SCENARIOS["production"])
+    for name in ("mail-facteur-beat", "mail-facteur-operator"):
+        deployment = rendered.named("Deployment", name)
+        assert deployment["spec"]["replicas"] == 1
+        assert deployment["spec"]["strategy"]["type"] == "Recreate"
+    assert {hpa["metadata"]["name"] for hpa in rendered.kind("HorizontalPodAutoscaler")} == {
+        "mail-facteur-web",
+        "mail-facteur-worker",
+    }
+
+
+def test_ingress_routes_the_webmail_and_the_api() -> None:
+    (ingress,) = render(SCENARIOS["production"]).kind("Ingress")
+    (rule,) = ingress["spec"]["rules"]
+    routes = {p["path"]: p["backend"]["service"]["name"] for p in rule["http"]["paths"]}
+    assert routes["/"] == routes["/static/webmail"] == "mail-facteur-frontend"
+    assert routes["/api"] == routes["/oidc"] == routes["/admin"] == "mail-facteur-web"
+    assert ingress["spec"]["tls"] == [{"hosts": ["mail.example.org"], "secretName": "facteur-tls"}]
+
+
+def test_network_policies_guard_the_delivery_service() -> None:
+    rendered = render(SCENARIOS["production"])
+    policy = rendered.named("NetworkPolicy", "mail-facteur-delivery")
+    (rule,) = policy["spec"]["ingress"]
+    (source,) = rule["from"]
+    assert source["podSelector"]["matchExpressions"][0]["values"] == ["mta-in", "mta-out"]
+    assert rule["ports"] == [{"port": 2424, "protocol": "TCP"}]
+    assert rendered.named("NetworkPolicy", "mail-facteur-worker")["spec"]["ingress"] == []
+
+
+def test_crds_are_the_repository_crds_kept_on_uninstall() -> None:
+    rendered = render(SCENARIOS["minimal"])
+    by_name = {crd["metadata"]["name"]: crd for crd in rendered.kind("CustomResourceDefinition")}
+    sources = [yaml.safe_load(path.read_text()) for path in sorted((ROOT / "crds").glob("*.yaml"))]
+    assert set(by_name) == {source["metadata"]["name"] for source in sources}
+    for source in sources:
+        crd = by_name[source["metadata"]["name"]]
+        assert crd["spec"] == source["spec"]
+        assert crd["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+
+
+def test_crds_links_point_at_the_single_sources() -> None:
+    files = CHART / "files"
+    assert (files / "crds").resolve() == (ROOT / "crds").resolve()
+    assert (files / "operator-rbac.yaml").resolve() == (
+        ROOT / "operator/deploy/rbac.yaml"
+    ).resolve()
+
+
+def test_sample_resources_are_valid_against_the_rendered_crds() -> None:
+    rendered = render(SCENARIOS["minimal"])
+    schemas = {
+        crd["spec"]["names"]["kind"]: crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+        for crd in rendered.kind("CustomResourceDefinition")
+    }
+    samples = [
+        doc
+        for path in sorted((ROOT / "docs" / "examples").glob("*.yaml"))
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc
+    ]
+    assert {doc["kind"] for doc in samples} == set(schemas)
+    for doc in samples:
+        jsonschema.Draft7Validator(schemas[doc["kind"]]).validate(doc)
+    (domain,) = [doc for doc in samples if doc["kind"] == "MailDomain"]
+    refused = {**domain, "spec": {**domain["spec"], "domain": "NOT A DOMAIN"}}
+    assert list(jsonschema.Draft7Validator(schemas["MailDomain"]).iter_errors(refused))
+
+
+def operator_rules_in_repository() -> list[dict[str, Any]]:
+    docs = yaml.safe_load_all((ROOT / "operator" / "deploy" / "rbac.yaml").read_text())
+    (role,) = [doc for doc in docs if doc["kind"] == "ClusterRole"]
+    return role["rules"]
+
+
+def test_operator_rbac_is_the_tested_rbac() -> None:
+    rendered = render(SCENARIOS["minimal"])
+    role = rendered.named("ClusterRole", "mail-facteur-operator")
+    assert role["rules"] == operator_rules_in_repository()
+    (binding,) = rendered.kind("ClusterRoleBinding")
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "mail-facteur-operator", "namespace": NAMESPACE}
+    ]
+
+
+def test_operator_rbac_narrowed_to_watched_namespaces() -> None:
+    rendered = render(SCENARIOS["production"])
+    bindings = rendered.kind("RoleBinding")
+    assert {b["metadata"]["namespace"] for b in bindings} == {"mail-tenants", "mail-internal"}
+    crd_role = rendered.named("ClusterRole", "mail-facteur-operator-crds")
+    namespaced = rendered.named("ClusterRole", "mail-facteur-operator")
+    assert crd_role["rules"] + namespaced["rules"] == sorted(
+        operator_rules_in_repository(),
+        key=lambda rule: "apiextensions.k8s.io" not in rule["apiGroups"],
+    )
+    assert all("apiextensions.k8s.io" not in rule["apiGroups"] for rule in namespaced["rules"])
+
+
+def test_backend_service_account_has_no_token() -> None:
+    rendered = render(SCENARIOS["production"])
+    for doc in rendered.kind("Deployment"):
+        spec = doc["spec"]["template"]["spec"]
+        if doc["metadata"]["name"] != "mail-facteur-operator":
+            assert spec["automountServiceAccountToken"] is False, doc["metadata"]["name"]
+
+
+def test_all_in_one_says_it_is_not_for_production() -> None:
+    rendered = render(SCENARIOS["all-in-one"])
+    for statefulset in rendered.kind("StatefulSet"):
+        assert "not-for-production" in " ".join(statefulset["metadata"]["annotations"])
+    notes = helm(
+        "install", "mail", str(CHART), "--dry-run=client", "--values", str(SCENARIOS["all-in-one"])
+    ).stdout
+    assert "NOT FOR PRODUCTION" in notes
+    assert "kubectl -n default get maildomain -o yaml" in notes
