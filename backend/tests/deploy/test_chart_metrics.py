@@ -1,0 +1,104 @@
+"""Every metric the chart's alerts and Grafana dashboard use is one the components serve.
+
+The names are collected from the real endpoints: the web's /metrics view (through Django's
+test client, after a request so that its histograms have samples) and the operator's
+prometheus_client server, started as facteur_operator.handlers starts it, on loopback.
+The exposition's TYPE lines give each family's type, hence its sample names (a counter's
+_total, a histogram's _bucket/_sum/_count), with or without samples yet.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import requests
+from django.test import Client
+from prometheus_client import start_http_server
+from prometheus_client.parser import text_string_to_metric_families
+
+import facteur_operator.metrics  # noqa: F401  (registers the operator's metrics)
+from tests.deploy.chart import SCENARIOS, render
+from tests.deploy.paths import ROOT
+
+SUFFIXES = {
+    "counter": ("_total", "_created"),
+    "gauge": ("",),
+    "histogram": ("_bucket", "_sum", "_count", "_created"),
+    "summary": ("_sum", "_count", "_created", ""),
+    "info": ("_info",),
+    "unknown": ("",),
+}
+METRIC = re.compile(r"\b(facteur_[a-z0-9_]+)\b")
+
+
+def sample_names(exposition: str) -> set[str]:
+    names = set()
+    for family in text_string_to_metric_families(exposition):
+        names |= {family.name + suffix for suffix in SUFFIXES[family.type]}
+    return names
+
+
+@pytest.fixture(scope="module")
+def web_names() -> set[str]:
+    client = Client()
+    client.get("/healthz")
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    return sample_names(response.content.decode())
+
+
+@pytest.fixture(scope="module")
+def operator_names() -> set[str]:
+    server, thread = start_http_server(0, addr="127.0.0.1")
+    try:
+        body = requests.get(f"http://127.0.0.1:{server.server_port}/metrics", timeout=5).text
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+    return sample_names(body)
+
+
+@pytest.fixture(scope="module")
+def monitoring():
+    rendered = render(SCENARIOS["production"])
+    (rule,) = rendered.kind("PrometheusRule")
+    (dashboard,) = [
+        doc for doc in rendered.kind("ConfigMap") if doc["metadata"]["name"].endswith("-dashboard")
+    ]
+    return rule, json.loads(dashboard["data"]["facteur.json"])
+
+
+def test_alerts_use_served_metrics(monitoring, web_names, operator_names) -> None:
+    rule, _ = monitoring
+    groups = {group["name"]: group["rules"] for group in rule["spec"]["groups"]}
+    assert set(groups) == {"facteur-web", "facteur-operator"}
+    served = {"facteur-web": web_names, "facteur-operator": operator_names}
+    for name, rules in groups.items():
+        for alert in rules:
+            used = set(METRIC.findall(alert["expr"]))
+            assert used, alert["alert"]
+            assert used <= served[name], f"{alert['alert']}: {used - served[name]}"
+
+
+def test_dashboard_uses_served_metrics(monitoring, web_names, operator_names) -> None:
+    _, dashboard = monitoring
+    exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    used = {name for expr in exprs for name in METRIC.findall(expr)}
+    assert used and used <= web_names | operator_names, used - (web_names | operator_names)
+
+
+def test_every_alert_has_a_runbook(monitoring) -> None:
+    rule, _ = monitoring
+    operations = (ROOT / "docs" / "operations.md").read_text()
+    for group in rule["spec"]["groups"]:
+        for alert in group["rules"]:
+            anchor = alert["annotations"]["runbook_url"].rpartition("#")[2]
+            assert anchor == alert["alert"].lower()
+            assert f"### {alert['alert']}" in operations, alert["alert"]
+
+
+def test_monitoring_is_off_by_default() -> None:
+    kinds = {doc["kind"] for doc in render(SCENARIOS["minimal"]).documents}
+    assert not kinds & {"ServiceMonitor", "PodMonitor", "PrometheusRule"}
