@@ -12,7 +12,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tests.deploy.chart import NAMESPACE, SCENARIOS, Rendered, helm, render
+from tests.deploy.chart import NAMESPACE, SCENARIOS, Rendered, helm, render, template
 from tests.deploy.paths import CHART, ROOT
 
 KUBERNETES = "1.33.0"
@@ -307,3 +307,36 @@ def test_all_in_one_says_it_is_not_for_production() -> None:
     ).stdout
     assert "NOT FOR PRODUCTION" in notes
     assert "kubectl -n default get maildomain -o yaml" in notes
+
+
+def test_switches_off_leave_valid_manifests() -> None:
+    result = template(
+        SCENARIOS["minimal"],
+        "operator.enabled=false",
+        "ingress.enabled=false",
+        "networkPolicy.enabled=false",
+        "crds.install=false",
+        "monitoring.enabled=true",
+        "web.autoscaling.enabled=false",
+        "web.replicas=3",
+        "delivery.podDisruptionBudget.enabled=false",
+    )
+    assert result.returncode == 0, result.stderr
+    documents = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    kinds = {doc["kind"] for doc in documents}
+    assert not kinds & {"Ingress", "NetworkPolicy", "CustomResourceDefinition", "PodMonitor"}
+    assert not [doc for doc in documents if "operator" in doc["metadata"]["name"]]
+    (rule,) = [doc for doc in documents if doc["kind"] == "PrometheusRule"]
+    assert [group["name"] for group in rule["spec"]["groups"]] == ["facteur-web"]
+    (web,) = [
+        d
+        for d in documents
+        if d["metadata"]["name"] == "mail-facteur-web" and d["kind"] == "Deployment"
+    ]
+    assert web["spec"]["replicas"] == 3
+    assert "mail-facteur-delivery" not in {
+        d["metadata"]["name"] for d in documents if d["kind"] == "PodDisruptionBudget"
+    }
+    for doc in documents:
+        if doc["kind"] not in PROMETHEUS_KINDS:
+            kubernetes_validate.validate(doc, KUBERNETES, strict=True)
