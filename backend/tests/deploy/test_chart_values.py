@@ -25,8 +25,11 @@ REFUSED = {
     "bad digest": ("images:\n  backend:\n    digest: sha256:abc\n", "digest"),
     "unknown sending mode": ("config:\n  sendingMode: smtp\n", "sendingMode"),
     "public URL with a path": ("publicUrl: https://example.org/mail\n", "publicUrl"),
-    "SMTP port not served": ("smtp:\n  ports: [2525]\n", "ports"),
-    "service type": ("smtp:\n  service:\n    type: ClusterIP\n", "type"),
+    "source range not a CIDR": (
+        "smtp:\n  service:\n    loadBalancerSourceRanges: [everyone]\n",
+        "loadBalancerSourceRanges",
+    ),
+    "service type": ("smtp:\n  service:\n    type: ExternalName\n", "type"),
     "all-in-one latest image": (
         "allInOne:\n  postgresql:\n    image: postgres:latest\n",
         "image",

@@ -26,7 +26,7 @@ def test_tiltfile_names_existing_files() -> None:
     paths = set(re.findall(r'"((?:images|charts|docs)/[^"%]+)"', TILTFILE))
     paths |= {
         f"images/{name}/Dockerfile"
-        for name in re.findall(r'"(mta-\w+|backend|frontend|operator)"', TILTFILE)
+        for name in re.findall(r'"(backend|frontend|operator)"', TILTFILE)
     }
     assert "charts/facteur/ci/all-in-one-values.yaml" in paths
     missing = sorted(path for path in paths if not (ROOT / path).exists())

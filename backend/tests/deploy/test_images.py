@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 
 import pytest
 
@@ -15,13 +16,13 @@ DOCKERFILES = sorted(IMAGES.glob("*/Dockerfile"))
 # Rules a Dockerfile may skip, each with its reason beside the line (# hadolint ignore=...):
 #   DL3008 (apt versions): Debian's point release behind the pinned base tag fixes them,
 #          and a mirror drops superseded versions, which would break every rebuild;
-#   DL3002 (root user): Postfix's master must start as root (mta-in, mta-out).
+#   DL3002 (root user): Postfix's master must start as root (mta).
 ALLOWED_IGNORES = {"DL3008", "DL3002"}
 
 
 def test_every_image_is_there() -> None:
     names = {path.parent.name for path in DOCKERFILES}
-    assert names == {"backend", "frontend", "mta-in", "mta-out", "operator"}
+    assert names == {"backend", "frontend", "mta", "operator"}
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda path: path.parent.name)
@@ -68,5 +69,24 @@ def test_runtime_requirements_drop_dev_tools_and_embedded_servers() -> None:
     assert all(line.startswith("    --hash=sha256:") for line in pins if "==" not in line)
 
 
-def test_start_postfix_is_valid_shell() -> None:
-    subprocess.run(["sh", "-n", str(IMAGES / "mta" / "start-postfix")], check=True)
+def test_console_scripts_are_pyprojects(tmp_path) -> None:
+    module = load_script(IMAGES / "console_scripts.py")
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    every = module.launchers(pyproject, "/usr/bin/python3")
+    assert {"facteur-admin", "facteur-policy", "facteur-mta-config"} <= set(every)
+    chosen = module.launchers(pyproject, "/usr/bin/python3", ["facteur-policy"])
+    assert set(chosen) == {"facteur-policy"}
+    with pytest.raises(SystemExit, match="facteur-nope"):
+        module.launchers(pyproject, "/usr/bin/python3", ["facteur-nope"])
+    # a launcher runs its entry point, as in the MTA image (sources on PYTHONPATH)
+    launcher = tmp_path / "facteur-policy"
+    launcher.write_text(every["facteur-policy"].replace("/usr/bin/python3", sys.executable))
+    launcher.chmod(0o755)
+    result = subprocess.run(
+        [str(launcher), "--help"],
+        env={"PYTHONPATH": str(ROOT / "mta")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.startswith("usage: facteur-policy")

@@ -109,7 +109,7 @@ under /etc/facteur/secrets/ and named by <ENV>_FILE (facteur/config/env.py reads
   "FACTEUR_LMTP_PORT" (toString $v.delivery.port)
   "FACTEUR_DELIVERY_WORKERS" (toString $v.delivery.workers)
   "FACTEUR_MAX_RECIPIENTS" (toString $v.delivery.maxRecipients)
-  "FACTEUR_RELAY_HOST" (default (include "facteur.componentName" (dict "root" . "component" "mta-out")) $v.relay.host)
+  "FACTEUR_RELAY_HOST" (default "facteur-mta-out" $v.relay.host)
   "FACTEUR_RELAY_PORT" (toString $v.relay.port)
   "FACTEUR_RELAY_STARTTLS" (toString $v.relay.starttls)
   "FACTEUR_RELAY_USERNAME" $v.relay.username
