@@ -6,6 +6,7 @@ for the CRDs and the operator's RBAC."""
 from __future__ import annotations
 
 import re
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -418,3 +419,25 @@ def test_every_variable_the_chart_sets_is_read() -> None:
     extra = set(yaml.safe_load(SCENARIOS["production"].read_text())["operator"]["env"])
     names = {env["name"] for env in operator["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert names - extra - OPERATOR_PENDING <= OPERATOR_READS, names - OPERATOR_READS
+
+
+def test_packaged_chart_carries_the_linked_files(tmp_path: Path) -> None:
+    """`helm package` copies what files/crds and files/operator-rbac.yaml link to."""
+    result = helm("package", str(CHART), "--destination", str(tmp_path))
+    (archive,) = tmp_path.glob("facteur-*.tgz")
+    assert archive.stat().st_size > 0, result.stdout
+    rendered = helm("template", "mail", str(archive), "--values", str(SCENARIOS["minimal"]))
+    documents = [doc for doc in yaml.safe_load_all(rendered.stdout) if doc]
+    assert len([d for d in documents if d["kind"] == "CustomResourceDefinition"]) == 2
+    (role,) = [
+        d
+        for d in documents
+        if d["kind"] == "ClusterRole" and d["metadata"]["name"] == "mail-facteur-operator"
+    ]
+    assert role["rules"] == operator_rules_in_repository()
+    assert not [name for name in archive_names(archive) if "/ci/" in name]
+
+
+def archive_names(archive: Path) -> list[str]:
+    with tarfile.open(archive) as tar:
+        return tar.getnames()
