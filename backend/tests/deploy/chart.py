@@ -39,8 +39,11 @@ class Rendered:
     def pod_specs(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """(kind/name, pod spec) of every workload."""
         for doc in self.documents:
+            where = f"{doc['kind']}/{doc['metadata']['name']}"
             if doc["kind"] in {"Deployment", "StatefulSet", "Job", "DaemonSet"}:
-                yield f"{doc['kind']}/{doc['metadata']['name']}", doc["spec"]["template"]["spec"]
+                yield where, doc["spec"]["template"]["spec"]
+            elif doc["kind"] == "Pod":
+                yield where, doc["spec"]
 
 
 def template(values: Path | None = None, *sets: str) -> subprocess.CompletedProcess[str]:

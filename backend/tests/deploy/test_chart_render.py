@@ -75,8 +75,8 @@ def test_every_container_has_resources_and_probes(rendered: Rendered) -> None:
         assert resources.get("requests", {}).get("cpu"), where
         assert resources.get("requests", {}).get("memory"), where
         assert resources.get("limits", {}).get("memory"), where
-        if where.startswith("Job/"):
-            continue  # a Job's pod runs to completion: nothing to probe
+        if where.startswith(("Job/", "Pod/")):
+            continue  # the migrations Job and the helm test run to completion: nothing to probe
         for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
             assert probe in container, f"{where}: no {probe}"
 
@@ -100,7 +100,7 @@ def test_writable_paths_are_volumes(rendered: Rendered) -> None:
             assert {"/var/lib/postgresql/data", "/var/run/postgresql", "/tmp"} <= mounts
         elif "redis" in where:
             assert "/data" in mounts
-        else:
+        elif not where.startswith("Pod/"):  # the helm test writes nothing
             assert "/tmp" in mounts, where
 
 
@@ -192,6 +192,15 @@ def test_migrations_run_as_a_hook_before_upgrades() -> None:
         assert job["metadata"]["annotations"]["helm.sh/hook"] == hook
         (container,) = job["spec"]["template"]["spec"]["containers"]
         assert container["command"][-2:] == ["migrate", "--noinput"]
+
+
+def test_helm_test_checks_the_services() -> None:
+    (pod,) = render(SCENARIOS["minimal"]).kind("Pod")
+    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    script = pod["spec"]["containers"][0]["command"][-1]
+    for target in ("mail-facteur-web:8000/readyz", "mail-facteur-frontend:8080/", "2424"):
+        assert target in script
+    compile(script, "helm-test", "exec")  # the script is valid Python
 
 
 def test_beat_and_operator_never_run_twice() -> None:
