@@ -144,9 +144,10 @@ under /etc/facteur/secrets/ and named by <ENV>_FILE (facteur/config/env.py reads
   valueFrom:
     fieldRef: {fieldPath: status.podIP}
 # The public host, the web Service's names (operator, policy service) and the pod's own
-# address (kubelet probes, Prometheus scrapes) are the Host headers Django accepts.
+# address (kubelet probes, Prometheus scrapes; bracketed as an IPv6 Host header has it) are
+# the Host headers Django accepts.
 - name: FACTEUR_ALLOWED_HOSTS
-  value: {{ printf "%s,%s,%s.%s.svc,localhost,$(POD_IP)" (urlParse .Values.publicUrl).hostname (include "facteur.componentName" (dict "root" . "component" "web")) (include "facteur.componentName" (dict "root" . "component" "web")) .Release.Namespace | quote }}
+  value: {{ printf "%s,%s,%s.%s.svc,localhost,$(POD_IP),[$(POD_IP)]" (urlParse .Values.publicUrl).hostname (include "facteur.componentName" (dict "root" . "component" "web")) (include "facteur.componentName" (dict "root" . "component" "web")) .Release.Namespace | quote }}
 {{- range (include "facteur.backendSecrets" . | fromJsonArray) }}
 - name: {{ .env }}_FILE
   value: /etc/facteur/secrets/{{ .env }}
