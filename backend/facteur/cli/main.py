@@ -51,11 +51,11 @@ def _configure() -> bool:
 
     Returns whether embedded servers were started here (and must be stopped on exit).
     """
+    from facteur.config import env
     from facteur.local import environment
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", environment.SETTINGS_MODULE)
-    secret = os.environ.get("FACTEUR_SECRET_KEY") or os.environ.get("FACTEUR_SECRET_KEY_FILE")
-    if environment.needs_local_services() or not secret:
+    if environment.needs_local_services() or not env.is_set("FACTEUR_SECRET_KEY"):
         return bool(environment.prepare(environment.default_var_dir()))
     return False
 

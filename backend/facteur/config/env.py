@@ -19,6 +19,11 @@ class ImproperlyConfiguredEnv(RuntimeError):
 _MISSING = object()
 
 
+def is_set(name: str) -> bool:
+    """Whether ``name`` is given, directly or by a ``<NAME>_FILE``."""
+    return bool(os.environ.get(name) or os.environ.get(f"{name}_FILE"))
+
+
 def raw(name: str, default: object = _MISSING) -> str | None:
     file_path = os.environ.get(f"{name}_FILE")
     if file_path:

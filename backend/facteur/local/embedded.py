@@ -14,6 +14,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from facteur.config import env
+
 log = logging.getLogger(__name__)
 # Both libraries log every command at INFO and complain from atexit handlers,
 # after pytest or the runner closed the streams; their failures raise anyway.
@@ -64,9 +66,9 @@ def redis_url(data_dir: Path) -> str:
 def ensure_services(var_dir: Path) -> dict[str, str]:
     """Fill DATABASE_URL and REDIS_URL in os.environ with embedded servers where unset."""
     started: dict[str, str] = {}
-    if not os.environ.get("DATABASE_URL"):
+    if not env.is_set("DATABASE_URL"):
         os.environ["DATABASE_URL"] = started["DATABASE_URL"] = postgres_url(var_dir / "postgres")
-    if not os.environ.get("REDIS_URL"):
+    if not env.is_set("REDIS_URL"):
         os.environ["REDIS_URL"] = started["REDIS_URL"] = redis_url(var_dir / "redis")
     return started
 

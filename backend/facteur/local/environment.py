@@ -13,6 +13,7 @@ import secrets
 from pathlib import Path
 
 import facteur
+from facteur.config import env
 from facteur.local import embedded
 
 SETTINGS_MODULE = "facteur.config.settings"
@@ -57,7 +58,7 @@ def prepare(var_dir: Path) -> dict[str, str]:
     """
     var_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS_MODULE)
-    if not os.environ.get("FACTEUR_SECRET_KEY") and not os.environ.get("FACTEUR_SECRET_KEY_FILE"):
+    if not env.is_set("FACTEUR_SECRET_KEY"):
         os.environ["FACTEUR_SECRET_KEY_FILE"] = str(secret_key_file(var_dir))
     os.environ.setdefault("FACTEUR_DEBUG", "false")
     # Plain http://127.0.0.1: a Secure cookie would never come back.
@@ -68,4 +69,5 @@ def prepare(var_dir: Path) -> dict[str, str]:
 
 def needs_local_services() -> bool:
     """True when the database or Redis must come from the embedded servers."""
-    return not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"))
+    # A pod gets them as files (DATABASE_URL_FILE, mounted Secrets): those count too.
+    return not (env.is_set("DATABASE_URL") and env.is_set("REDIS_URL"))

@@ -35,3 +35,15 @@ def test_write_private_tightens_an_existing_file(tmp_path):
 
     assert path.read_text() == "new"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_services_given_as_files_count_as_configured(monkeypatch, tmp_path):
+    # A pod mounts its Secrets as files: facteur-admin there must not start embedded servers.
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(f"{name}_FILE", raising=False)
+    assert environment.needs_local_services()
+    monkeypatch.setenv("DATABASE_URL_FILE", str(tmp_path / "database-url"))
+    assert environment.needs_local_services()
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    assert not environment.needs_local_services()
