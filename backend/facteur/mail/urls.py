@@ -36,6 +36,11 @@ urlpatterns = [
     path("labels/", apis.LabelListApi.as_view(), name="labels-list"),
     path("labels/<uuid:label_id>/", apis.LabelDetailApi.as_view(), name="labels-detail"),
     path("labels/<uuid:label_id>/threads/", apis.LabelThreadsApi.as_view(), name="labels-threads"),
+    path(
+        "labels/<uuid:label_id>/threads/remove/",
+        apis.LabelThreadsRemoveApi.as_view(),
+        name="labels-threads-remove",
+    ),
     path("contacts/", apis.ContactListApi.as_view(), name="contacts-list"),
     path("drafts/", apis.DraftListApi.as_view(), name="drafts-list"),
     path("drafts/<uuid:draft_id>/", apis.DraftDetailApi.as_view(), name="drafts-detail"),

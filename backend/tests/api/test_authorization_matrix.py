@@ -169,7 +169,7 @@ CASES = [
          setup=_label_setup),
     Case("labels-threads", "post", lambda w, x: f"{API}/labels/{x['label'].pk}/threads/", statuses(200, **EDITORS_ONLY),
          setup=_label_setup, body=lambda w, x: {"thread_ids": [str(w.thread.pk)]}),
-    Case("labels-threads", "delete", lambda w, x: f"{API}/labels/{x['label'].pk}/threads/", statuses(200, **EDITORS_ONLY),
+    Case("labels-threads-remove", "post", lambda w, x: f"{API}/labels/{x['label'].pk}/threads/remove/", statuses(200, **EDITORS_ONLY),
          setup=_label_setup, body=lambda w, x: {"thread_ids": [str(w.thread.pk)]}),
     # contacts
     Case("contacts-list", "get", lambda w, x: f"{API}/contacts/?q=al", statuses(200, outsider=200, domain_admin=200)),
