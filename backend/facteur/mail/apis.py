@@ -589,6 +589,30 @@ class MessageRetrySendApi(APIView):
         return _draft_response(message, request, status.HTTP_202_ACCEPTED)
 
 
+class OutboxApi(APIView):
+    @extend_schema(
+        operation_id="outbox_list",
+        parameters=[
+            OpenApiParameter("mailbox", OpenApiTypes.UUID, required=False),
+        ],
+        responses=serializers.MessageSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        """The caller's mail not yet delivered to every recipient (at most 200, newest
+        first): each recipient's ``delivery_status``, the message's ``send_at``."""
+        roles = Roles.of(request.user)
+        mailbox_ids = roles.mailbox_ids
+        mailbox = request.query_params.get("mailbox")
+        if mailbox:
+            wanted = str(_uuid_param("mailbox", mailbox))
+            if not roles.on_mailbox(wanted):
+                raise NotFound("No such mailbox.")
+            mailbox_ids = [wanted]
+        messages = selectors.outbox_messages(mailbox_ids=mailbox_ids)
+        data = serializers.MessageSerializer(messages, many=True, context={"roles": roles}).data
+        return Response(data)
+
+
 def _uuid_param(name: str, value: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)

@@ -32,6 +32,7 @@ urlpatterns = [
         apis.MessageRetrySendApi.as_view(),
         name="messages-retry-send",
     ),
+    path("outbox/", apis.OutboxApi.as_view(), name="outbox"),
     path("flags/", apis.FlagsApi.as_view(), name="flags"),
     path("labels/", apis.LabelListApi.as_view(), name="labels-list"),
     path("labels/<uuid:label_id>/", apis.LabelDetailApi.as_view(), name="labels-detail"),
