@@ -1,0 +1,55 @@
+// The Outbox: mail this mailbox sent that has not reached every recipient yet, each
+// recipient's state (scheduled, sending, retrying, failed) and what can be done
+// (cancel before it leaves, retry now): the thread view's DeliveryStatus.
+import { useTranslation } from "react-i18next";
+import { Link, useParams } from "react-router";
+
+import { useOutboxList } from "../api/generated/endpoints/outbox/outbox";
+import { POLL_MS } from "../api/queryClient";
+import { threadPath } from "../app/paths";
+import { DeliveryStatus } from "../thread/DeliveryStatus";
+import { formatFullDate } from "../ui/format";
+import { useDocumentTitle } from "../ui/useDocumentTitle";
+import { ErrorMessage, Loading } from "../ui/Status";
+
+// States change by themselves (the worker sends, retries): poll faster than the lists.
+const OUTBOX_POLL_MS = Math.min(POLL_MS, 10_000);
+
+export function OutboxPane() {
+  const { t, i18n } = useTranslation();
+  const { mailboxId = "" } = useParams();
+  const outbox = useOutboxList({ mailbox: mailboxId }, { query: { refetchInterval: OUTBOX_POLL_MS } });
+  useDocumentTitle(t("folders.outbox"));
+
+  return (
+    <main id="conversations" className="pane outbox-pane" aria-labelledby="outbox-heading" tabIndex={-1}>
+      <h2 id="outbox-heading">{t("folders.outbox")}</h2>
+      <p className="outbox-intro">{t("outbox.intro")}</p>
+      {outbox.isPending && <Loading />}
+      {outbox.error && <ErrorMessage error={outbox.error} onRetry={() => void outbox.refetch()} />}
+      {outbox.data && outbox.data.length === 0 && <p className="empty">{t("outbox.empty")}</p>}
+      {outbox.data && outbox.data.length > 0 && (
+        <ul className="outbox-list" aria-labelledby="outbox-heading">
+          {outbox.data.map((message) => {
+            const subject = message.subject || t("thread.noSubject");
+            return (
+              <li key={message.id} className="outbox-item">
+                <article aria-label={subject}>
+                  <h3>
+                    <Link to={threadPath({ mailboxId, folder: "sent" }, message.thread)}>{subject}</Link>
+                  </h3>
+                  {message.send_at && (
+                    <p className="outbox-when">
+                      {t("outbox.sendAt", { date: formatFullDate(message.send_at, i18n.language) })}
+                    </p>
+                  )}
+                  <DeliveryStatus message={message} />
+                </article>
+              </li>
+            );
+          })}
+        </ul>
+      )}
+    </main>
+  );
+}
