@@ -8,11 +8,13 @@ export function useChange(refresh: (queryClient: QueryClient) => Promise<unknown
   const queryClient = useQueryClient();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const run = async (action: () => Promise<unknown>): Promise<boolean> => {
+  /** `done` runs as soon as the write succeeded, before the refetch (a form clears at once). */
+  const run = async (action: () => Promise<unknown>, done?: () => void): Promise<boolean> => {
     setBusy(true);
     setError(null);
     try {
       await action();
+      done?.();
       return true;
     } catch (failure) {
       setError(failure);

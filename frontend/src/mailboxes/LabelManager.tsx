@@ -63,9 +63,10 @@ function NewLabelForm({ mailboxId, labels }: { mailboxId: string; labels: Label[
         aria-label={t("labelManager.create")}
         onSubmit={(event) => {
           event.preventDefault();
-          void change
-            .run(() => labelsCreate({ mailbox: mailboxId, name: nestedLabelName(parent, name), color }))
-            .then((done) => done && setName(""));
+          void change.run(
+            () => labelsCreate({ mailbox: mailboxId, name: nestedLabelName(parent, name), color }),
+            () => setName(""),
+          );
         }}
       >
         <label>

@@ -38,9 +38,10 @@ export function OutboxPane() {
                   <h3>
                     <Link to={threadPath({ mailboxId, folder: "sent" }, message.thread)}>{subject}</Link>
                   </h3>
-                  {message.send_at && (
+                  {/* Before send_at, DeliveryStatus says when it leaves (with Cancel). */}
+                  {message.send_at && new Date(message.send_at).getTime() <= Date.now() && (
                     <p className="outbox-when">
-                      {t("outbox.sendAt", { date: formatFullDate(message.send_at, i18n.language) })}
+                      {t("outbox.sentAt", { date: formatFullDate(message.send_at, i18n.language) })}
                     </p>
                   )}
                   <DeliveryStatus message={message} />

@@ -65,9 +65,10 @@ export function MailboxSharingDialog({ mailbox, onClose }: { mailbox: Mailbox; o
           aria-label={t("sharing.addPerson")}
           onSubmit={(event) => {
             event.preventDefault();
-            void actions
-              .run(() => mailboxesAccessesCreate(mailbox.id, { user: email.trim(), role }))
-              .then((done) => done && setEmail(""));
+            void actions.run(
+              () => mailboxesAccessesCreate(mailbox.id, { user: email.trim(), role }),
+              () => setEmail(""),
+            );
           }}
         >
           <label>

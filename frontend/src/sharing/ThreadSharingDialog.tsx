@@ -63,9 +63,10 @@ export function ThreadSharingDialog({ thread, onClose }: { thread: Thread; onClo
           aria-label={t("sharing.shareWith")}
           onSubmit={(event) => {
             event.preventDefault();
-            void actions
-              .run(() => threadsAccessesCreate(thread.id, { mailbox: address.trim(), role }))
-              .then((done) => done && setAddress(""));
+            void actions.run(
+              () => threadsAccessesCreate(thread.id, { mailbox: address.trim(), role }),
+              () => setAddress(""),
+            );
           }}
         >
           <label>
