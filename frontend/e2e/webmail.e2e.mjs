@@ -9,14 +9,14 @@
 // (scripts/test runs it). E2E_URL, E2E_CREDENTIALS (and E2E_SMTP_PORT, default 2525)
 // reuse a running stack instead.
 import assert from "node:assert/strict";
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { chromium } from "playwright-core";
-
-import { hostileMessage, sendSmtp, startCanary } from "./hostile.mjs";
-import { startStack } from "./stack.mjs";
+import { launchChromium, logInAs } from "./browser.mjs";
+import { hostileMessage, startCanary } from "./hostile.mjs";
+import { sendSmtp } from "./smtp.mjs";
+import { startStack, readCredentials } from "./stack.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const artifacts = join(root, "test-artifacts/e2e");
@@ -28,28 +28,12 @@ const stack = process.env.E2E_URL
   ? {
       url: process.env.E2E_URL,
       smtpPort: Number(process.env.E2E_SMTP_PORT ?? 2525),
-      credentials: Object.fromEntries(
-        readFileSync(process.env.E2E_CREDENTIALS, "utf8")
-          .split("\n")
-          .filter((line) => line.trim() && !line.startsWith("#"))
-          .map((line) => line.split(/\s+/).slice(0, 2)),
-      ),
+      credentials: readCredentials(process.env.E2E_CREDENTIALS),
       stop: async () => undefined,
     }
   : await startStack({ root, logFile: join(artifacts, "server.log") });
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-  ],
-});
+const browser = await launchChromium();
 const context = await browser.newContext({ viewport: { width: 1400, height: 860 }, locale: "en-GB" });
 context.setDefaultTimeout(TIMEOUT);
 const page = await context.newPage();
@@ -96,13 +80,7 @@ async function eventually(locator, { reload = true, timeout = 30_000 } = {}) {
   }
 }
 
-async function logIn(email) {
-  await page.goto(`${stack.url}/login`);
-  await page.getByLabel("E-mail address").fill(email);
-  await page.getByLabel("Password").fill(stack.credentials[email]);
-  await page.getByRole("button", { name: "Log in" }).click();
-  await page.getByRole("heading", { name: "Inbox", level: 1 }).waitFor();
-}
+const logIn = (email) => logInAs(page, stack, email);
 
 async function logOut() {
   await page.getByRole("button", { name: "Log out" }).click();
