@@ -103,9 +103,15 @@ describe("the Outbox", () => {
     expect(await screen.findByRole("alert")).toHaveTextContent("This could not be done: The message has already left.");
   });
 
-  it("says when nothing is waiting", async () => {
+  it("says when nothing is waiting; c and ? work there too", async () => {
+    const user = userEvent.setup();
     renderApp(OUTBOX);
     expect(await screen.findByText("Nothing waiting to leave.")).toBeInTheDocument();
+    await user.keyboard("?");
+    expect(screen.getByRole("dialog", { name: "Keyboard shortcuts" })).toBeInTheDocument();
+    await user.keyboard("{Escape}");
+    await user.keyboard("c");
+    expect(await screen.findByRole("dialog", { name: "New message" })).toBeInTheDocument();
   });
 
   it("shows a readable error with a retry when the outbox cannot be loaded", async () => {
