@@ -129,7 +129,10 @@ function LabelRow({ label }: { label: Label }) {
         aria-label={label.name}
         onSubmit={(event) => {
           event.preventDefault();
-          const fields = { ...(name.trim() !== label.name && { name: name.trim() }), ...(color !== safeColor(label.color) && { color }) };
+          const fields = {
+            ...(name.trim() !== label.name && { name: name.trim() }),
+            ...(color !== safeColor(label.color) && { color }),
+          };
           void change.run(() => labelsUpdate(label.id, fields));
         }}
       >

@@ -84,7 +84,12 @@ function MailboxFolders({ mailbox }: { mailbox: Mailbox }) {
   const canEditLabels = mailbox.role !== null && mailbox.role !== "viewer";
   return (
     <>
-      <button type="button" className="link-button mailbox-sharing" aria-haspopup="dialog" onClick={() => setSharing(true)}>
+      <button
+        type="button"
+        className="link-button mailbox-sharing"
+        aria-haspopup="dialog"
+        onClick={() => setSharing(true)}
+      >
         {canManageMailboxAccess(mailbox) ? t("sharing.manageMailbox") : t("sharing.whoHasAccess")}
       </button>
       {sharing && <MailboxSharingDialog mailbox={mailbox} onClose={() => setSharing(false)} />}
@@ -110,7 +115,12 @@ function MailboxFolders({ mailbox }: { mailbox: Mailbox }) {
         {t("labels.heading")}
       </h3>
       {canEditLabels && (
-        <button type="button" className="link-button manage-labels" aria-haspopup="dialog" onClick={() => setManaging(true)}>
+        <button
+          type="button"
+          className="link-button manage-labels"
+          aria-haspopup="dialog"
+          onClick={() => setManaging(true)}
+        >
           {t("labelManager.open")}
         </button>
       )}
