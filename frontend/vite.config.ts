@@ -62,5 +62,7 @@ export default defineConfig(({ command }) => ({
     setupFiles: ["src/test/setup.ts"],
     css: false,
     restoreMocks: true,
+    // Whole-app renders with axe take seconds on a loaded machine (CI shares its cores).
+    testTimeout: 15_000,
   },
 }));

@@ -1,8 +1,7 @@
 // Hostile mail for the end-to-end test: a message whose HTML tries every way of running
-// script or reaching the network, a canary HTTP server those attempts point at, and a
-// minimal SMTP client that hands the message to the stack's real SMTP listener.
+// script or reaching the network, and a canary HTTP server those attempts point at
+// (smtp.mjs hands the message to the stack's real SMTP listener).
 import { createServer } from "node:http";
-import { Socket } from "node:net";
 
 // A 1x1 transparent GIF: what the canary answers for images.
 const PIXEL = Buffer.from("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7", "base64");
@@ -143,47 +142,4 @@ export function hostileMessage({ from, to, subject, canary }) {
     `--${boundary}--`,
     "",
   ].join("\r\n");
-}
-
-/** Sends one message over SMTP (no TLS, no login): enough for the stack's listener. */
-export function sendSmtp({ host = "127.0.0.1", port, from, to, data }) {
-  return new Promise((resolve, reject) => {
-    const socket = new Socket();
-    const commands = [
-      "EHLO e2e.test",
-      `MAIL FROM:<${from}>`,
-      `RCPT TO:<${to}>`,
-      "DATA",
-      // Dot-stuffing: a line starting with "." gets another one.
-      data.replace(/\r\n\./g, "\r\n..") + "\r\n.",
-      "QUIT",
-    ];
-    let buffer = "";
-    socket.setTimeout(15_000, () => socket.destroy(new Error("SMTP timed out")));
-    socket.on("error", reject);
-    socket.on("data", (chunk) => {
-      buffer += chunk.toString();
-      // A reply is complete at a line "NNN text" (a dash after the code means more lines).
-      for (;;) {
-        const match = /^(\d{3}) .*\r\n/m.exec(buffer);
-        if (!match) return;
-        const reply = buffer.slice(0, match.index + match[0].length);
-        buffer = buffer.slice(match.index + match[0].length);
-        const code = Number(match[1]);
-        if (code >= 400) {
-          socket.destroy();
-          reject(new Error(`SMTP refused: ${reply.trim()}`));
-          return;
-        }
-        const next = commands.shift();
-        if (next === undefined) {
-          socket.end();
-          resolve();
-          return;
-        }
-        socket.write(next + "\r\n");
-      }
-    });
-    socket.connect(port, host);
-  });
 }

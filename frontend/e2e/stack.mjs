@@ -79,11 +79,16 @@ export async function startStack({ root, logFile }) {
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  const credentials = Object.fromEntries(
-    readFileSync(join(varDir, "demo-credentials.txt"), "utf8")
+  const credentials = readCredentials(join(varDir, "demo-credentials.txt"));
+  return { url: `http://127.0.0.1:${port}`, smtpPort, credentials, stop };
+}
+
+/** The demo accounts' passwords, by e-mail, from `facteur-local run`'s credentials file. */
+export function readCredentials(path) {
+  return Object.fromEntries(
+    readFileSync(path, "utf8")
       .split("\n")
       .filter((line) => line.trim() && !line.startsWith("#"))
       .map((line) => line.split(/\s+/).slice(0, 2)),
   );
-  return { url: `http://127.0.0.1:${port}`, smtpPort, credentials, stop };
 }

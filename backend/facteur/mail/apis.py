@@ -351,8 +351,8 @@ class LabelDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class LabelThreadsApi(APIView):
-    """Put the label on threads (POST) or take it off (DELETE)."""
+class _LabelThreadsView(APIView):
+    """Shared checks of the views that put a label on threads or take it off."""
 
     def _prepare(self, request: Request, label_id: uuid.UUID) -> tuple[Label, list[str]]:
         roles = Roles.of(request.user)
@@ -373,6 +373,10 @@ class LabelThreadsApi(APIView):
             raise NotFound("Some of these threads are not in the label's mailbox.")
         return label, wanted
 
+
+class LabelThreadsApi(_LabelThreadsView):
+    """Put the label on threads."""
+
     @extend_schema(
         operation_id="labels_threads_add",
         request=serializers.ThreadIdsSerializer,
@@ -382,12 +386,16 @@ class LabelThreadsApi(APIView):
         label, thread_ids = self._prepare(request, label_id)
         return Response({"updated": labels.label_add_threads(label=label, thread_ids=thread_ids)})
 
+
+class LabelThreadsRemoveApi(_LabelThreadsView):
+    """Take the label off threads (a POST: OpenAPI 3.0 gives a DELETE no body)."""
+
     @extend_schema(
         operation_id="labels_threads_remove",
         request=serializers.ThreadIdsSerializer,
         responses=serializers.FlagResultSerializer,
     )
-    def delete(self, request: Request, label_id: uuid.UUID) -> Response:
+    def post(self, request: Request, label_id: uuid.UUID) -> Response:
         label, thread_ids = self._prepare(request, label_id)
         removed = labels.label_remove_threads(label=label, thread_ids=thread_ids)
         return Response({"updated": removed})
@@ -579,6 +587,30 @@ class MessageRetrySendApi(APIView):
         except sending.NothingToRetry as exc:
             raise Conflict(str(exc)) from None
         return _draft_response(message, request, status.HTTP_202_ACCEPTED)
+
+
+class OutboxApi(APIView):
+    @extend_schema(
+        operation_id="outbox_list",
+        parameters=[
+            OpenApiParameter("mailbox", OpenApiTypes.UUID, required=False),
+        ],
+        responses=serializers.MessageSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        """The caller's mail not yet delivered to every recipient (at most 200, newest
+        first): each recipient's ``delivery_status``, the message's ``send_at``."""
+        roles = Roles.of(request.user)
+        mailbox_ids = roles.mailbox_ids
+        mailbox = request.query_params.get("mailbox")
+        if mailbox:
+            wanted = str(_uuid_param("mailbox", mailbox))
+            if not roles.on_mailbox(wanted):
+                raise NotFound("No such mailbox.")
+            mailbox_ids = [wanted]
+        messages = selectors.outbox_messages(mailbox_ids=mailbox_ids)
+        data = serializers.MessageSerializer(messages, many=True, context={"roles": roles}).data
+        return Response(data)
 
 
 def _uuid_param(name: str, value: str) -> uuid.UUID:

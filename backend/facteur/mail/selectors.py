@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from facteur.api.pagination import after_cursor, encode_cursor
@@ -19,6 +19,7 @@ from facteur.mail.models import (
     Contact,
     Label,
     Message,
+    MessageRecipient,
     Thread,
     ThreadAccess,
     ThreadRole,
@@ -175,3 +176,24 @@ def thread_page(
     ).defer("created_at", "updated_at")
     by_id = {row.pk: row for row in rows}
     return [by_id[pk] for pk in wanted if pk in by_id], next_cursor
+
+
+# Recipients in these states keep a message in the outbox: not handed over yet, or refused.
+OUTBOX_STATUSES = ("queued", "retrying", "failed")
+OUTBOX_LIMIT = 200
+
+
+def outbox_messages(*, mailbox_ids: list[str]) -> QuerySet[Message]:
+    """Mail these mailboxes sent that has not reached every recipient: waiting for its
+    time (undo window, scheduled send), being handed over, retrying, or failed; newest
+    first. Each message comes with its recipients and attachments."""
+    pending = MessageRecipient.objects.filter(
+        message_id=OuterRef("pk"), delivery_status__in=OUTBOX_STATUSES
+    )
+    return (
+        Message.objects.filter(mailbox_id__in=mailbox_ids, is_sender=True, is_draft=False)
+        .filter(Exists(pending))
+        .defer("headers")
+        .prefetch_related("recipients", "attachments")
+        .order_by("-send_at", "-received_at", "-id")[:OUTBOX_LIMIT]
+    )

@@ -169,7 +169,7 @@ CASES = [
          setup=_label_setup),
     Case("labels-threads", "post", lambda w, x: f"{API}/labels/{x['label'].pk}/threads/", statuses(200, **EDITORS_ONLY),
          setup=_label_setup, body=lambda w, x: {"thread_ids": [str(w.thread.pk)]}),
-    Case("labels-threads", "delete", lambda w, x: f"{API}/labels/{x['label'].pk}/threads/", statuses(200, **EDITORS_ONLY),
+    Case("labels-threads-remove", "post", lambda w, x: f"{API}/labels/{x['label'].pk}/threads/remove/", statuses(200, **EDITORS_ONLY),
          setup=_label_setup, body=lambda w, x: {"thread_ids": [str(w.thread.pk)]}),
     # contacts
     Case("contacts-list", "get", lambda w, x: f"{API}/contacts/?q=al", statuses(200, outsider=200, domain_admin=200)),
@@ -187,6 +187,7 @@ CASES = [
          statuses(200, viewer=403, editor=403), setup=_sending_setup),
     Case("messages-retry-send", "post", lambda w, x: f"{API}/messages/{x['message'].pk}/retry-send/",
          statuses(202, viewer=403, editor=403), setup=_failed_send_setup),
+    Case("outbox", "get", lambda w, x: f"{API}/outbox/?mailbox={w.mailbox.pk}", statuses(200), setup=_sending_setup),
     # blobs
     Case("blobs-detail", "get", lambda w, x: f"{API}/blobs/{w.message.attachments.get().blob_id}/", statuses(200)),
     # internal API for the MTA: service token only, no session counts (the tests run with

@@ -10,7 +10,7 @@ export function invalidatePaths(queryClient: QueryClient, ...prefixes: string[])
   });
 }
 
-/** After a flag or label change: the lists, the thread and the unread counts. */
+/** After a flag, label or sending change: the lists, the thread, the unread counts, the outbox. */
 export function invalidateMail(queryClient: QueryClient): Promise<void> {
-  return invalidatePaths(queryClient, "/api/v1.0/threads/", "/api/v1.0/mailboxes/");
+  return invalidatePaths(queryClient, "/api/v1.0/threads/", "/api/v1.0/mailboxes/", "/api/v1.0/outbox/");
 }

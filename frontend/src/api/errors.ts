@@ -16,7 +16,8 @@ export function errorMessage(error: unknown, t: TFunction): string {
     case 401:
       return t("errors.unauthorized");
     case 403:
-      return t("errors.forbidden");
+      // The API says why (a role too low, a mailbox the operator manages): say it too.
+      return error.detail ? t("errors.forbiddenBecause", { detail: error.detail }) : t("errors.forbidden");
     case 404:
       return t("errors.notFound");
     case 409:

@@ -2,6 +2,7 @@ import { useTranslation } from "react-i18next";
 import { Navigate } from "react-router";
 
 import { useMailboxesList } from "../api/generated/endpoints/mailboxes/mailboxes";
+import type { Mailbox } from "../api/generated/model";
 import { ErrorMessage, Loading } from "../ui/Status";
 import { listPath } from "./paths";
 
@@ -13,7 +14,7 @@ export function Home() {
   if (mailboxes.error) {
     return <ErrorMessage error={mailboxes.error} onRetry={() => void mailboxes.refetch()} />;
   }
-  const first = mailboxes.data.find((mailbox) => mailbox.kind === "personal") ?? mailboxes.data[0];
+  const first = homeMailbox(mailboxes.data);
   if (!first) {
     return (
       <main className="pane page-message" id="conversations">
@@ -22,4 +23,9 @@ export function Home() {
     );
   }
   return <Navigate to={listPath({ mailboxId: first.id, folder: "inbox" })} replace />;
+}
+
+/** The mailbox `/` opens: the caller's own, else the first they can see. */
+export function homeMailbox(mailboxes: readonly Mailbox[]): Mailbox | undefined {
+  return mailboxes.find((mailbox) => mailbox.kind === "personal") ?? mailboxes[0];
 }

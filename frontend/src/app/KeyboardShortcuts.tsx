@@ -1,5 +1,5 @@
 // Keyboard shortcuts of the mail panes, and the sheet that lists them ("?").
-import { useEffect, useId, useRef, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useNavigate } from "react-router";
 
@@ -8,6 +8,7 @@ import { useCompose } from "../compose/ComposeProvider";
 import { removesFromView, useThreadActions } from "../threads/actions";
 import { useListOrder, type Selection } from "../threads/ThreadList";
 import { useLeaveThread } from "../threads/useLeaveThread";
+import { Modal } from "../ui/Modal";
 import { listPath, threadPath } from "./paths";
 import type { Place } from "./usePlace";
 
@@ -165,32 +166,8 @@ export function KeyboardShortcuts({ place, selection }: { place: Place; selectio
 
 function ShortcutHelp({ onClose }: { onClose: () => void }) {
   const { t } = useTranslation();
-  const titleId = useId();
-  const closeButton = useRef<HTMLButtonElement>(null);
-  useEffect(() => {
-    const previous = document.activeElement as HTMLElement | null;
-    closeButton.current?.focus();
-    return () => previous?.focus();
-  }, []);
   return (
-    <div className="modal-backdrop" onClick={onClose}>
-      <div
-        className="modal shortcut-help"
-        role="dialog"
-        aria-modal="true"
-        aria-labelledby={titleId}
-        onClick={(event) => event.stopPropagation()}
-        onKeyDown={(event) => {
-          if (event.key === "Escape" || event.key === "?") {
-            event.preventDefault();
-            onClose();
-          } else if (event.key === "Tab") {
-            // One control: the focus stays in the sheet.
-            event.preventDefault();
-          }
-        }}
-      >
-        <h2 id={titleId}>{t("shortcuts.title")}</h2>
+    <Modal title={t("shortcuts.title")} className="shortcut-help" onClose={onClose} closeKeys={["?"]}>
         <table>
           <thead>
             <tr>
@@ -214,10 +191,9 @@ function ShortcutHelp({ onClose }: { onClose: () => void }) {
             ))}
           </tbody>
         </table>
-        <button ref={closeButton} type="button" onClick={onClose}>
+        <button type="button" data-autofocus onClick={onClose}>
           {t("shortcuts.close")}
         </button>
-      </div>
-    </div>
+    </Modal>
   );
 }

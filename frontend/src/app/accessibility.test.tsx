@@ -71,4 +71,37 @@ describe("accessibility", () => {
     await screen.findByRole("dialog", { name: "Keyboard shortcuts" });
     expect(await violations()).toEqual([]);
   });
+
+  it("the sharing dialogs, the label manager with a confirmation, the Outbox", async () => {
+    server.use(
+      http.get(`${API}/mailboxes/`, () => HttpResponse.json([fx.mailbox({ managed: false })])),
+      http.get(`${API}/labels/`, () => HttpResponse.json([fx.label(), fx.label({ id: "x1", name: "Clients/ACME" })])),
+      http.get(`${API}/threads/`, () => HttpResponse.json(fx.threadList([fx.thread()]))),
+      http.get(`${API}/threads/:id/accesses/`, () => HttpResponse.json([fx.threadAccess()])),
+      http.get(`${API}/outbox/`, () =>
+        HttpResponse.json([fx.message({ id: "m1", is_sender: true, send_at: "2099-01-01T00:00:00Z" })]),
+      ),
+    );
+    const user = userEvent.setup();
+    const { router } = renderApp(`/mailboxes/${fx.MAILBOX_ID}/inbox/threads/${fx.THREAD_ID}`);
+    await user.click(await screen.findByRole("button", { name: "Sharing and access" }));
+    await within(screen.getByRole("dialog")).findByRole("list", { name: "People with access" });
+    expect(await violations()).toEqual([]);
+    await user.keyboard("{Escape}");
+
+    await user.click(await screen.findByRole("button", { name: "Share" }));
+    await within(screen.getByRole("dialog")).findByRole("list", { name: "Also shared with" });
+    expect(await violations()).toEqual([]);
+    await user.keyboard("{Escape}");
+
+    await user.click(screen.getByRole("button", { name: "Manage labels" }));
+    const manager = screen.getByRole("dialog", { name: "Labels of user1@example.local" });
+    await user.click(await within(manager).findByRole("button", { name: "Delete the label Clients" }));
+    expect(await violations()).toEqual([]);
+    await user.keyboard("{Escape}");
+
+    await router.navigate(`/mailboxes/${fx.MAILBOX_ID}/outbox`);
+    await screen.findByRole("region", { name: "Delivery" });
+    expect(await violations()).toEqual([]);
+  });
 });

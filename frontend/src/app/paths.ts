@@ -1,6 +1,7 @@
 // The webmail's URLs: every place in it can be shared and reloaded.
 //   /mailboxes/<mailbox>/<folder>[/threads/<thread>]
 //   /mailboxes/<mailbox>/labels/<label>[/threads/<thread>]
+//   /mailboxes/<mailbox>/outbox
 import type { ThreadsListView } from "../api/generated/model";
 
 export const FOLDERS = [
@@ -28,6 +29,11 @@ export function listPath(place: ListPlace): string {
   return place.labelId !== undefined
     ? `${mailbox}/labels/${encodeURIComponent(place.labelId)}`
     : `${mailbox}/${place.folder}`;
+}
+
+/** Mail not yet delivered everywhere: a list of messages, not a thread view. */
+export function outboxPath(mailboxId: string): string {
+  return `/mailboxes/${encodeURIComponent(mailboxId)}/outbox`;
 }
 
 export function threadPath(place: ListPlace, threadId: string): string {

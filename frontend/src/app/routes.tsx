@@ -1,6 +1,7 @@
 import { Navigate, type RouteObject } from "react-router";
 
 import { LoginPage } from "../auth/LoginPage";
+import { OutboxPane } from "../outbox/OutboxPane";
 import { RequireAuth } from "../auth/RequireAuth";
 import { ThreadView } from "../thread/ThreadView";
 import { MailPanes, NoThreadSelected } from "../threads/MailPanes";
@@ -26,6 +27,7 @@ export const routes: RouteObject[] = [
         children: [
           { index: true, element: <Home /> },
           { path: "mailboxes/:mailboxId", element: <Navigate to="inbox" replace /> },
+          { path: "mailboxes/:mailboxId/outbox", element: <OutboxPane /> },
           { path: "mailboxes/:mailboxId/labels/:labelId", element: <MailPanes />, children: listChildren },
           { path: "mailboxes/:mailboxId/:folder", element: <MailPanes />, children: listChildren },
           { path: "*", element: <NotFound /> },

@@ -13,7 +13,11 @@ export interface Place {
 
 /** Where the URL says we are, for components outside the route that matched it. */
 export function usePlace(): Place {
-  const { pathname } = useLocation();
+  return placeOf(useLocation().pathname);
+}
+
+/** Where `pathname` is in the webmail (also read before the app renders: prefetch.ts). */
+export function placeOf(pathname: string): Place {
   const label = matchPath("/mailboxes/:mailboxId/labels/:labelId/*", pathname);
   if (label?.params.mailboxId && label.params.labelId) {
     const { mailboxId, labelId } = label.params;

@@ -1,3 +1,4 @@
+import { Fragment, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { NavLink } from "react-router";
 
@@ -5,10 +6,13 @@ import { useLabelsList } from "../api/generated/endpoints/labels/labels";
 import { useMailboxesList } from "../api/generated/endpoints/mailboxes/mailboxes";
 import { POLL_MS } from "../api/queryClient";
 import type { Mailbox } from "../api/generated/model";
-import { FOLDERS, listPath } from "../app/paths";
+import { FOLDERS, listPath, outboxPath } from "../app/paths";
 import { usePlace } from "../app/usePlace";
+import { MailboxSharingDialog } from "../sharing/MailboxSharingDialog";
+import { canManageMailboxAccess } from "../sharing/roles";
 import { safeColor } from "../ui/colors";
 import { ErrorMessage, Loading } from "../ui/Status";
+import { LabelManager } from "./LabelManager";
 import { buildLabelTree, type LabelNode } from "./labelTree";
 
 export function MailboxPane() {
@@ -75,20 +79,52 @@ function MailboxFolders({ mailbox }: { mailbox: Mailbox }) {
   const { t } = useTranslation();
   const labels = useLabelsList({ mailbox: mailbox.id });
   const tree = labels.data ? buildLabelTree(labels.data) : [];
+  const [sharing, setSharing] = useState(false);
+  const [managing, setManaging] = useState(false);
+  const canEditLabels = mailbox.role !== null && mailbox.role !== "viewer";
   return (
     <>
+      <button
+        type="button"
+        className="link-button mailbox-sharing"
+        aria-haspopup="dialog"
+        onClick={() => setSharing(true)}
+      >
+        {canManageMailboxAccess(mailbox) ? t("sharing.manageMailbox") : t("sharing.whoHasAccess")}
+      </button>
+      {sharing && <MailboxSharingDialog mailbox={mailbox} onClose={() => setSharing(false)} />}
       <ul className="folder-list" aria-label={t("mailboxes.foldersOf", { name: mailbox.address })}>
         {FOLDERS.map((folder) => (
-          <li key={folder}>
-            <NavLink to={listPath({ mailboxId: mailbox.id, folder })} className="folder-link">
-              {t(`folders.${folder}`)}
-            </NavLink>
-          </li>
+          <Fragment key={folder}>
+            <li>
+              <NavLink to={listPath({ mailboxId: mailbox.id, folder })} className="folder-link">
+                {t(`folders.${folder}`)}
+              </NavLink>
+            </li>
+            {folder === "sent" && (
+              <li>
+                <NavLink to={outboxPath(mailbox.id)} className="folder-link">
+                  {t("folders.outbox")}
+                </NavLink>
+              </li>
+            )}
+          </Fragment>
         ))}
       </ul>
       <h3 className="pane-subheading" id={`labels-${mailbox.id}`}>
         {t("labels.heading")}
       </h3>
+      {canEditLabels && (
+        <button
+          type="button"
+          className="link-button manage-labels"
+          aria-haspopup="dialog"
+          onClick={() => setManaging(true)}
+        >
+          {t("labelManager.open")}
+        </button>
+      )}
+      {managing && <LabelManager mailbox={mailbox} onClose={() => setManaging(false)} />}
       {labels.isPending && <Loading />}
       {labels.error && <ErrorMessage error={labels.error} onRetry={() => void labels.refetch()} />}
       {labels.data && tree.length === 0 && <p className="empty small">{t("labels.none")}</p>}

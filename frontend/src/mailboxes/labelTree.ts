@@ -38,3 +38,9 @@ export function buildLabelTree(labels: readonly Label[]): LabelNode[] {
   order(roots);
   return roots;
 }
+
+/** The full name of a label made inside `parent` ("" for the top level). */
+export function nestedLabelName(parent: string, name: string): string {
+  const clean = name.trim().replace(/^\/+|\/+$/g, "");
+  return parent ? `${parent}/${clean}` : clean;
+}

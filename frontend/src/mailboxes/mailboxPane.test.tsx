@@ -28,7 +28,7 @@ describe("the mailbox pane", () => {
     const names = within(folders)
       .getAllByRole("link")
       .map((link) => link.textContent);
-    expect(names).toEqual(["Inbox", "Starred", "Drafts", "Sent", "Archive", "Spam", "Trash", "All mail"]);
+    expect(names).toEqual(["Inbox", "Starred", "Drafts", "Sent", "Outbox", "Archive", "Spam", "Trash", "All mail"]);
     expect(within(folders).getByRole("link", { name: "Sent" })).toHaveAttribute("aria-current", "page");
     // Only the open mailbox unfolds.
     expect(screen.queryByRole("list", { name: "Folders of contact@example.local" })).not.toBeInTheDocument();

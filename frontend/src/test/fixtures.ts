@@ -4,8 +4,10 @@ import type {
   AuthConfig,
   Label,
   Mailbox,
+  MailboxAccess,
   Message,
   Thread,
+  ThreadAccess,
   ThreadList,
   Upload,
   User,
@@ -187,6 +189,30 @@ export function upload(overrides: Partial<Upload> = {}): Upload {
     content_type: "text/plain",
     size: 5,
     sha256: "0".repeat(64),
+    ...overrides,
+  };
+}
+
+export function mailboxAccess(overrides: Partial<MailboxAccess> = {}): MailboxAccess {
+  return {
+    id: "aaaaaaaa-0000-4000-8000-000000000001",
+    mailbox: MAILBOX_ID,
+    user: "99999999-9999-4999-8999-999999999999",
+    user_email: "user1@example.local",
+    user_name: "User One",
+    role: "admin",
+    created_at: "2026-11-01T09:00:00Z",
+    ...overrides,
+  };
+}
+
+export function threadAccess(overrides: Partial<ThreadAccess> = {}): ThreadAccess {
+  return {
+    id: "bbbbbbbb-0000-4000-8000-000000000001",
+    mailbox: SHARED_MAILBOX_ID,
+    mailbox_address: "contact@example.local",
+    role: "viewer",
+    created_at: "2026-11-02T09:00:00Z",
     ...overrides,
   };
 }

@@ -30,6 +30,9 @@ export const defaultHandlers = [
   http.get(`${API}/threads/:id/`, ({ params }) => HttpResponse.json(fx.thread({ id: String(params.id) }))),
   http.get(`${API}/threads/:id/messages/`, () => HttpResponse.json([fx.message()])),
   http.post(`${API}/flags/`, () => HttpResponse.json({ updated: 1 })),
+  http.get(`${API}/mailboxes/:id/accesses/`, () => HttpResponse.json([fx.mailboxAccess()])),
+  http.get(`${API}/threads/:id/accesses/`, () => HttpResponse.json([])),
+  http.get(`${API}/outbox/`, () => HttpResponse.json([])),
   http.get(`${API}/contacts/`, () => HttpResponse.json([])),
   http.post(`${API}/drafts/`, async ({ request }) =>
     HttpResponse.json(fx.draftFrom(fx.DRAFT_ID, (await request.json()) as fx.DraftBody), { status: 201 }),

@@ -1,8 +1,12 @@
 import "@testing-library/jest-dom/vitest";
-import { cleanup } from "@testing-library/react";
+import { cleanup, configure } from "@testing-library/react";
 import { afterAll, afterEach, beforeAll } from "vitest";
 
 import { requests, server } from "./server";
+
+// findBy*/waitFor give up after 5 s, not 1: the compose window is a lazy chunk, and
+// importing it took over a second on a loaded machine (both cores busy elsewhere).
+configure({ asyncUtilTimeout: 5_000 });
 
 beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
 afterEach(() => {

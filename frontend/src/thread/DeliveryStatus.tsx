@@ -11,12 +11,11 @@ import type { Message } from "../api/generated/model";
 import { useCompose } from "../compose/ComposeProvider";
 import { formatFullDate, personLabel } from "../ui/format";
 import { ErrorMessage } from "../ui/Status";
-
-const STATUSES = new Set(["queued", "retrying", "sent", "delivered", "failed"]);
+import { recipientState } from "./deliveryState";
 
 /** Sent mail that went through our sending (imported or seeded mail has no statuses). */
 export function hasDeliveryStatus(message: Message): boolean {
-  return message.send_at !== null || message.recipients.some((r) => STATUSES.has(r.delivery_status));
+  return message.send_at !== null || message.recipients.some((r) => recipientState(r, null, 0) !== null);
 }
 
 export function DeliveryStatus({ message, now = Date.now() }: { message: Message; now?: number }) {
@@ -68,26 +67,28 @@ export function DeliveryStatus({ message, now = Date.now() }: { message: Message
         </p>
       )}
       <ul className="delivery-list">
-        {message.recipients.filter((recipient) => STATUSES.has(recipient.delivery_status)).map((recipient) => (
-          <li key={`${recipient.kind}-${recipient.email}`} className={`delivery-${recipient.delivery_status}`}>
-            <span className="delivery-person">{personLabel(recipient)}</span>{" "}
-            <span className={`status-chip status-${recipient.delivery_status}`}>
-              {t(`delivery.status.${recipient.delivery_status}`)}
-            </span>
-            {recipient.delivery_status === "retrying" && recipient.retry_at && (
-              <span className="delivery-when">
-                {" "}
-                {t("delivery.nextTry", { date: formatFullDate(recipient.retry_at, i18n.language) })}
-              </span>
-            )}
-            {recipient.delivery_message && (
-              <span className="delivery-reply">
-                {" "}
-                {t("delivery.reply")} <q>{recipient.delivery_message}</q>
-              </span>
-            )}
-          </li>
-        ))}
+        {message.recipients.map((recipient) => {
+          const state = recipientState(recipient, message.send_at, now);
+          if (state === null) return null;
+          return (
+            <li key={`${recipient.kind}-${recipient.email}`} className={`delivery-${state}`}>
+              <span className="delivery-person">{personLabel(recipient)}</span>{" "}
+              <span className={`status-chip status-${state}`}>{t(`delivery.status.${state}`)}</span>
+              {state === "retrying" && recipient.retry_at && (
+                <span className="delivery-when">
+                  {" "}
+                  {t("delivery.nextTry", { date: formatFullDate(recipient.retry_at, i18n.language) })}
+                </span>
+              )}
+              {recipient.delivery_message && (
+                <span className="delivery-reply">
+                  {" "}
+                  {t("delivery.reply")} <q>{recipient.delivery_message}</q>
+                </span>
+              )}
+            </li>
+          );
+        })}
       </ul>
       {retryable && (
         <button

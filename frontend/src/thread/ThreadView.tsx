@@ -1,5 +1,5 @@
 import { useQueryClient } from "@tanstack/react-query";
-import { useEffect, useRef } from "react";
+import { useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, useNavigate, useParams } from "react-router";
 
@@ -8,6 +8,7 @@ import { useFlagsUpdate } from "../api/generated/endpoints/flags/flags";
 import { useThreadsMessagesList, useThreadsRetrieve } from "../api/generated/endpoints/threads/threads";
 import { listPath } from "../app/paths";
 import { usePlace } from "../app/usePlace";
+import { ThreadSharingDialog } from "../sharing/ThreadSharingDialog";
 import { LabelChip } from "../ui/LabelChip";
 import { useDocumentTitle } from "../ui/useDocumentTitle";
 import { ErrorMessage, Loading } from "../ui/Status";
@@ -24,6 +25,7 @@ export function ThreadView() {
   const heading = useRef<HTMLHeadingElement>(null);
   const leave = useLeaveThread(place);
   const navigate = useNavigate();
+  const [sharing, setSharing] = useState(false);
   useMarkRead(threadId, thread.data?.unread_count ?? 0);
   useDocumentTitle(thread.data ? thread.data.subject || t("thread.noSubject") : null);
 
@@ -66,8 +68,13 @@ export function ThreadView() {
           label={t("actions.threadToolbar")}
           onRemoved={leave}
           onMarkedUnread={() => place.list && void navigate(listPath(place.list))}
-        />
+        >
+          <button type="button" aria-haspopup="dialog" onClick={() => setSharing(true)}>
+            {t("sharing.shareThread")}
+          </button>
+        </ThreadToolbar>
       )}
+      {sharing && thread.data && <ThreadSharingDialog thread={thread.data} onClose={() => setSharing(false)} />}
       {thread.data && thread.data.labels.length > 0 && (
         <p className="chips">
           {thread.data.labels.map((label) => (

@@ -1,5 +1,5 @@
 // Buttons acting on one conversation (the open one) or many (the ones ticked in the list).
-import { useEffect, useId, useRef, useState } from "react";
+import { useEffect, useId, useRef, useState, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 
 import { useQueryClient } from "@tanstack/react-query";
@@ -21,6 +21,7 @@ export function ThreadToolbar({
   label,
   onRemoved,
   onMarkedUnread,
+  children,
 }: {
   threads: Thread[];
   folder: Folder | undefined;
@@ -29,6 +30,8 @@ export function ThreadToolbar({
   onRemoved?: () => void;
   /** The open thread marked unread: reading on would mark it read again. */
   onMarkedUnread?: () => void;
+  /** More buttons, for the open conversation only. */
+  children?: ReactNode;
 }) {
   const { t } = useTranslation();
   const actions = useThreadActions();
@@ -88,6 +91,7 @@ export function ThreadToolbar({
         disabled={readOnly}
         onToggle={(labelId, add) => run({ kind: "label", labelId, add })}
       />
+      {children}
       {actions.error && <ErrorMessage error={actions.error} />}
     </div>
   );

@@ -1,11 +1,11 @@
 // What one can do to conversations, one or many at once: flags (star, read, archive,
-// trash, spam) through POST /flags/ and labels through /labels/{id}/threads/.
+// trash, spam) through POST /flags/ and labels through /labels/{id}/threads/ and
+// /labels/{id}/threads/remove/.
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 
 import { invalidateMail } from "../api/cache";
 import { flagsUpdate } from "../api/generated/endpoints/flags/flags";
-import { getLabelsThreadsRemoveUrl, labelsThreadsAdd } from "../api/generated/endpoints/labels/labels";
-import { apiFetch } from "../api/http";
+import { labelsThreadsAdd, labelsThreadsRemove } from "../api/generated/endpoints/labels/labels";
 import type { FlagEnum } from "../api/generated/model";
 
 export type ThreadAction =
@@ -29,13 +29,7 @@ export async function runThreadAction(action: ThreadAction): Promise<void> {
   } else if (action.add) {
     await labelsThreadsAdd(action.labelId, { thread_ids: action.ids });
   } else {
-    // The schema leaves out DELETE's body (the API reads it), so the generated
-    // labelsThreadsRemove cannot send the thread ids.
-    await apiFetch(getLabelsThreadsRemoveUrl(action.labelId), {
-      method: "DELETE",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ thread_ids: action.ids }),
-    });
+    await labelsThreadsRemove(action.labelId, { thread_ids: action.ids });
   }
 }
 

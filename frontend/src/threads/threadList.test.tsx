@@ -140,16 +140,18 @@ describe("the thread list", () => {
     expect(await screen.findByRole("button", { name: /Star/ })).toBeDisabled();
   });
 
-  it("explains a failure to star", async () => {
+  it("explains a failure to star, with the API's reason", async () => {
     server.use(
       http.get(`${API}/threads/`, () => HttpResponse.json(fx.threadList([fx.thread()]))),
       http.post(`${API}/flags/`, () =>
-        HttpResponse.json({ detail: "You do not have permission to perform this action." }, { status: 403 }),
+        HttpResponse.json({ detail: "Your role on this thread does not allow changes." }, { status: 403 }),
       ),
     );
     renderApp(`/mailboxes/${fx.MAILBOX_ID}/inbox`);
     await userEvent.setup().click(await screen.findByRole("button", { name: /Star/ }));
-    expect(await screen.findByRole("alert")).toHaveTextContent("You are not allowed to do this.");
+    expect(await screen.findByRole("alert")).toHaveTextContent(
+      "You are not allowed to do this: Your role on this thread does not allow changes.",
+    );
   });
 
   it("answers an unknown folder with a not-found page", async () => {

@@ -35,6 +35,7 @@ export * from './mailboxKindEnum';
 export * from './mailboxRoleEnum';
 export * from './message';
 export * from './messageDetail';
+export * from './outboxListParams';
 export * from './patchedDraftWriteRequest';
 export * from './patchedLabelUpdateRequest';
 export * from './patchedMailboxAccessUpdateRequest';

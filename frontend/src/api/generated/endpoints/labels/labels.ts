@@ -337,7 +337,7 @@ const {mutation: mutationOptions, request: requestOptions} = options ?
       return useMutation(mutationOptions, queryClient);
     }
     /**
- * Put the label on threads (POST) or take it off (DELETE).
+ * Put the label on threads.
  */
 export const getLabelsThreadsAddUrl = (labelId: string,) => {
 
@@ -406,24 +406,26 @@ const {mutation: mutationOptions, request: requestOptions} = options ?
       return useMutation(mutationOptions, queryClient);
     }
     /**
- * Put the label on threads (POST) or take it off (DELETE).
+ * Take the label off threads (a POST: OpenAPI 3.0 gives a DELETE no body).
  */
 export const getLabelsThreadsRemoveUrl = (labelId: string,) => {
 
 
   
 
-  return `/api/v1.0/labels/${labelId}/threads/`
+  return `/api/v1.0/labels/${labelId}/threads/remove/`
 }
 
-export const labelsThreadsRemove = async (labelId: string, options?: RequestInit): Promise<void> => {
+export const labelsThreadsRemove = async (labelId: string,
+    threadIdsRequest: ThreadIdsRequest, options?: RequestInit): Promise<FlagResult> => {
   
-  return apiFetch<void>(getLabelsThreadsRemoveUrl(labelId),
+  return apiFetch<FlagResult>(getLabelsThreadsRemoveUrl(labelId),
   {      
     ...options,
-    method: 'DELETE'
-    
-    
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...options?.headers },
+    body: JSON.stringify(
+      threadIdsRequest,)
   }
 );}
 
@@ -431,8 +433,8 @@ export const labelsThreadsRemove = async (labelId: string, options?: RequestInit
 
 
 export const getLabelsThreadsRemoveMutationOptions = <TError = ErrorType<unknown>,
-    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof labelsThreadsRemove>>, TError,{labelId: string}, TContext>, request?: SecondParameter<typeof apiFetch>}
-): UseMutationOptions<Awaited<ReturnType<typeof labelsThreadsRemove>>, TError,{labelId: string}, TContext> => {
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof labelsThreadsRemove>>, TError,{labelId: string;data: ThreadIdsRequest}, TContext>, request?: SecondParameter<typeof apiFetch>}
+): UseMutationOptions<Awaited<ReturnType<typeof labelsThreadsRemove>>, TError,{labelId: string;data: ThreadIdsRequest}, TContext> => {
 
 const mutationKey = ['labelsThreadsRemove'];
 const {mutation: mutationOptions, request: requestOptions} = options ?
@@ -444,10 +446,10 @@ const {mutation: mutationOptions, request: requestOptions} = options ?
       
 
 
-      const mutationFn: MutationFunction<Awaited<ReturnType<typeof labelsThreadsRemove>>, {labelId: string}> = (props) => {
-          const {labelId} = props ?? {};
+      const mutationFn: MutationFunction<Awaited<ReturnType<typeof labelsThreadsRemove>>, {labelId: string;data: ThreadIdsRequest}> = (props) => {
+          const {labelId,data} = props ?? {};
 
-          return  labelsThreadsRemove(labelId,requestOptions)
+          return  labelsThreadsRemove(labelId,data,requestOptions)
         }
 
         
@@ -456,15 +458,15 @@ const {mutation: mutationOptions, request: requestOptions} = options ?
   return  { mutationFn, ...mutationOptions }}
 
     export type LabelsThreadsRemoveMutationResult = NonNullable<Awaited<ReturnType<typeof labelsThreadsRemove>>>
-    
+    export type LabelsThreadsRemoveMutationBody = ThreadIdsRequest
     export type LabelsThreadsRemoveMutationError = ErrorType<unknown>
 
     export const useLabelsThreadsRemove = <TError = ErrorType<unknown>,
-    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof labelsThreadsRemove>>, TError,{labelId: string}, TContext>, request?: SecondParameter<typeof apiFetch>}
+    TContext = unknown>(options?: { mutation?:UseMutationOptions<Awaited<ReturnType<typeof labelsThreadsRemove>>, TError,{labelId: string;data: ThreadIdsRequest}, TContext>, request?: SecondParameter<typeof apiFetch>}
  , queryClient?: QueryClient): UseMutationResult<
         Awaited<ReturnType<typeof labelsThreadsRemove>>,
         TError,
-        {labelId: string},
+        {labelId: string;data: ThreadIdsRequest},
         TContext
       > => {
 
