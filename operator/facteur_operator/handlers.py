@@ -10,6 +10,7 @@ unreachable backend is a temporary one (retried with backoff, condition False me
 from __future__ import annotations
 
 import logging
+import os
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from facteur_operator import dkim, dns, metrics, reconcile, rotation, specs
 from facteur_operator.backend import Backend, BackendError
 from facteur_operator.conditions import FALSE, Condition
 from facteur_operator.kube import Kube, KubeError, object_path
+from facteur_operator.mta import MtaLoop
 from facteur_operator.settings import Settings
 
 GROUP, VERSION = "mail.facteur.dev", "v1alpha1"
@@ -36,15 +38,24 @@ class Runtime:
     kube: Kube | None = None
     backend: Backend | None = None
     metrics_server: Any = None
+    mta: MtaLoop | None = None
 
 
 RUNTIME = Runtime(Settings.from_env())
 
 
 @kopf.on.startup()
-def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     RUNTIME.settings = Settings.from_env()
     RUNTIME.backend = Backend(RUNTIME.settings.backend_url, RUNTIME.settings.service_token)
+    RUNTIME.mta = MtaLoop(
+        RUNTIME.settings.mta,
+        lambda: RUNTIME.kube,
+        namespaces=[n for n in os.environ.get("FACTEUR_OPERATOR_NAMESPACES", "").split(",") if n],
+        resync_seconds=RUNTIME.settings.resync_seconds,
+        on_status_write=metrics.STATUS_WRITES.labels("MailDomain").inc,
+    )
+    RUNTIME.mta.start()
     # kopf's own bookkeeping in annotations of our group: status is ours, and the CRD's
     # structural schema would prune anything else written there.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
@@ -73,6 +84,8 @@ def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
 
 @kopf.on.cleanup()
 async def close(**_: Any) -> None:
+    if RUNTIME.mta is not None:
+        await RUNTIME.mta.stop()
     if RUNTIME.kube is not None:
         await RUNTIME.kube.close()
     if RUNTIME.metrics_server is not None:
@@ -89,6 +102,12 @@ def _kube() -> Kube:
     if RUNTIME.kube is None:
         raise kopf.TemporaryError("not logged in to the Kubernetes API yet", delay=1)
     return RUNTIME.kube
+
+
+def _mta() -> MtaLoop:
+    if RUNTIME.mta is None:
+        raise kopf.TemporaryError("the operator is starting", delay=1)
+    return RUNTIME.mta
 
 
 def _backend() -> Backend:
@@ -173,10 +192,15 @@ async def _publish(body: kopf.Body, spec: specs.DomainSpec, found: list) -> str:
     path = object_path(DNS_ENDPOINT_VERSION, DNS_ENDPOINT_PLURAL, namespace, name)
     current = await kube.get(path)
     if current is None:
-        await kube.create(
-            object_path(DNS_ENDPOINT_VERSION, DNS_ENDPOINT_PLURAL, namespace), desired
-        )
-    elif current.get("spec") != desired["spec"]:
+        try:
+            await kube.create(
+                object_path(DNS_ENDPOINT_VERSION, DNS_ENDPOINT_PLURAL, namespace), desired
+            )
+        except KubeError as exc:
+            if exc.status != 409:
+                raise
+            current = await kube.get(path)  # made meanwhile (a resync and a handler)
+    if current is not None and current.get("spec") != desired["spec"]:
         await kube.merge_patch(path, {"spec": desired["spec"]})
     return f"published through DNSEndpoint {name}"
 
@@ -188,6 +212,7 @@ async def reconcile_domain(body: kopf.Body, logger: logging.Logger) -> None:
     try:
         spec = specs.domain_spec(dict(body.get("spec") or {}))
     except specs.InvalidSpec as exc:
+        _mta().observe(body.meta.namespace, body.meta.name, None)
         invalid = Condition("Ready", FALSE, "InvalidSpec", str(exc))
         desired = {
             "conditions": reconcile.merge_conditions(current, [invalid], generation, now),
@@ -196,6 +221,7 @@ async def reconcile_domain(body: kopf.Body, logger: logging.Logger) -> None:
         await _write_status(path, current, desired)
         raise kopf.PermanentError(f"invalid MailDomain: {exc}") from None
 
+    _mta().observe(body.meta.namespace, body.meta.name, spec.domain)
     keys, dkim_cond = await _dkim_keys(body, spec, now)
     key = keys.active if keys is not None else None
     if key is not None:
@@ -238,6 +264,7 @@ async def reconcile_domain(body: kopf.Body, logger: logging.Logger) -> None:
         generation=generation,
         now=now,
         next_key=keys.next if keys is not None else None,
+        mta=_mta().condition(spec.domain),
     )
     await _write_status(path, current, desired)
     if backend_error is not None:
@@ -271,6 +298,7 @@ async def maildomain_resync(body: kopf.Body, logger: logging.Logger, **_: Any) -
 @kopf.on.delete(GROUP, VERSION, "maildomains")
 async def maildomain_deleted(body: kopf.Body, logger: logging.Logger, **_: Any) -> None:
     namespace, name = body.meta.namespace, body.meta.name
+    _mta().observe(namespace, name, None)  # a domain being deleted leaves the MTA
     try:
         spec = specs.domain_spec(dict(body.get("spec") or {}))
     except specs.InvalidSpec:

@@ -56,6 +56,20 @@ class ApiServer(kmock.KubernetesEmulator):
                 kind="DNSEndpoint", singular="dnsendpoint", namespaced=True, verbs=VERBS
             )
 
+    # --- the Deployment controller's part (kube-controller-manager) ---------------------
+    # No pods run here: a Deployment is rolled out the moment it is written, its status
+    # saying every replica is updated and available. A test that needs it unavailable
+    # patches its status subresource, which is left as written.
+    @staticmethod
+    def _rolled_out(spec: dict, generation: int) -> dict:
+        replicas = int((spec or {}).get("replicas", 1))
+        return {
+            "observedGeneration": generation,
+            **dict.fromkeys(
+                ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas"), replicas
+            ),
+        }
+
     def _kind(self, request: kmock.Request) -> tuple[str, str]:
         resource = request.resource
         info = self.resources[resource]
@@ -76,6 +90,8 @@ class ApiServer(kmock.KubernetesEmulator):
             generation=1,
             creationTimestamp=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         )
+        if request.resource.plural == "deployments":
+            data["status"] = self._rolled_out(data.get("spec") or {}, 1)
 
     def _fill_updated(self, request: kmock.Request) -> None:
         key = (request.resource, request.namespace, request.name)
@@ -93,6 +109,8 @@ class ApiServer(kmock.KubernetesEmulator):
         # The parsed body is the request's own (mutable) data: the emulator applies it next.
         if isinstance(request.data, dict):
             request.data.setdefault("metadata", {}).update(fields)
+            if request.resource.plural == "deployments" and "generation" in fields:
+                request.data["status"] = self._rolled_out(after["spec"], fields["generation"])
         else:
             request.data.extend(
                 {"op": "add", "path": f"/metadata/{k}", "value": v} for k, v in fields.items()

@@ -170,8 +170,14 @@ def backend_proxy(live_server) -> Iterator[BackendProxy]:
 
 
 @pytest.fixture
+def operator_env(request) -> dict[str, str]:
+    """More environment for the operator: a test sets it with indirect parametrisation."""
+    return getattr(request, "param", {})
+
+
+@pytest.fixture
 def cluster(
-    backend_proxy: BackendProxy, settings, monkeypatch, transactional_db
+    backend_proxy: BackendProxy, settings, monkeypatch, transactional_db, operator_env
 ) -> Iterator[Cluster]:
     settings.FACTEUR_SERVICE_TOKEN = TOKEN
     cache.delete("throttle_operator_127.0.0.1")
@@ -185,6 +191,9 @@ def cluster(
         monkeypatch.setenv("FACTEUR_OPERATOR_METRICS_ADDR", "127.0.0.1")
         # Read when the handlers are imported (timer intervals): a fast resync for the tests.
         monkeypatch.setenv("FACTEUR_OPERATOR_RESYNC_SECONDS", str(RESYNC))
+        monkeypatch.setenv("FACTEUR_OPERATOR_MTA_DEBOUNCE_SECONDS", "0.2")
+        for key, value in operator_env.items():
+            monkeypatch.setenv(key, value)
         import kopf
 
         import facteur_operator.handlers  # noqa: F401
@@ -246,7 +255,7 @@ def test_a_new_maildomain_becomes_ready(cluster: Cluster) -> None:
         "DKIMReady": "True",
         "DNSReady": "True",
         "BackendSynced": "True",
-        "MTAReady": "Unknown",
+        "MTAReady": "True",
     }
     # The DKIM key lives in a Secret the MailDomain owns.
     secret = cluster.get(f"/api/v1/namespaces/{NS}/secrets/example-org-dkim")
@@ -424,8 +433,9 @@ def test_a_lost_dkim_secret_is_made_again_under_a_new_selector(cluster: Cluster)
 VERBS = {"FETCH": "get", "LIST": "list", "WATCH": "watch", "CREATE": "create", "DELETE": "delete"}
 
 
-def _operator_calls(cluster: Cluster) -> set[tuple[str, str, str]]:
-    """(API group, resource[/subresource], verb) of every API call kopf or the handlers made."""
+def _operator_calls(cluster: Cluster) -> set[tuple[str, str, str, str]]:
+    """(namespace or "", API group, resource[/subresource], verb) of every API call kopf or
+    the handlers made."""
     calls = set()
     for request in list(cluster.emulator):
         agent = request.headers.get("User-Agent", "")
@@ -440,20 +450,31 @@ def _operator_calls(cluster: Cluster) -> set[tuple[str, str, str]]:
         resource = request.resource.plural + (
             f"/{request.subresource}" if request.subresource else ""
         )
-        calls.add((request.resource.group or "", resource, verb))
+        calls.add((request.namespace or "", request.resource.group or "", resource, verb))
     return calls
 
 
-def _granted() -> set[tuple[str, str, str]]:
-    docs = yaml.safe_load_all((crds.ROOT / "operator" / "deploy" / "rbac.yaml").read_text())
-    (role,) = [d for d in docs if d["kind"] == "ClusterRole"]
-    return {
-        (group, resource, verb)
-        for rule in role["rules"]
-        for group in rule["apiGroups"]
-        for resource in rule["resources"]
-        for verb in rule["verbs"]
+def _granted() -> tuple[set[tuple[str, str, str]], set[tuple[str, str, str, str]]]:
+    """The ClusterRole's grants (any namespace) and the Roles' (their namespace only)."""
+    docs = list(yaml.safe_load_all((crds.ROOT / "operator" / "deploy" / "rbac.yaml").read_text()))
+
+    def grants(role: dict) -> set[tuple[str, str, str]]:
+        return {
+            (group, resource, verb)
+            for rule in role["rules"]
+            for group in rule["apiGroups"]
+            for resource in rule["resources"]
+            for verb in rule["verbs"]
+        }
+
+    (cluster_role,) = [d for d in docs if d["kind"] == "ClusterRole"]
+    roles = {
+        (d["metadata"]["namespace"], *grant)
+        for d in docs
+        if d["kind"] == "Role"
+        for grant in grants(d)
     }
+    return grants(cluster_role), roles
 
 
 SECRET = f"/api/v1/namespaces/{NS}/secrets/example-org-dkim"
@@ -514,6 +535,17 @@ def test_the_rbac_manifest_allows_every_call_and_no_more(cluster: Cluster) -> No
     ready(cluster, "maildomains", "example-org")
     cluster.create("mailboxes", mailbox_body("contact", "contact", aliases=["hello"]))
     ready(cluster, "mailboxes", "contact")
+    # A second domain: the MTA's ConfigMaps and Deployments are patched; a Service changed
+    # by hand is put back.
+    cluster.create("maildomains", other_domain("example-net", "example.net"))
+    wait_for("example.net in MTA-in", lambda: "example.net" in mta_config(cluster, "in"))
+    cluster_patch(cluster, f"{MTA}/services/facteur-mta-in", {"spec": {"type": "ClusterIP"}})
+    until(
+        cluster,
+        f"{MTA}/services/facteur-mta-in",
+        "the Service put back",
+        lambda s: s["spec"]["type"] == "LoadBalancer",
+    )
     age_secret(cluster, "created", days=179)  # a rotation begins: the Secret is patched
     until(
         cluster,
@@ -537,10 +569,121 @@ def test_the_rbac_manifest_allows_every_call_and_no_more(cluster: Cluster) -> No
     )
     cluster.delete("mailboxes", "contact")
     cluster.delete("maildomains", "example-org")
+    cluster.delete("maildomains", "example-net")
     wait_for("the domain to go", lambda: cluster.get(f"{CR}/maildomains/example-org") is None)
-    calls, granted = _operator_calls(cluster), _granted()
-    assert calls - granted == set()
+    calls, (cluster_wide, namespaced) = _operator_calls(cluster), _granted()
+    refused = {c for c in calls if c[1:] not in cluster_wide and c not in namespaced}
+    assert refused == set()
     # Least privilege: every permission is used. Events excepted: kopf posts them on a
     # real cluster, and posted none against the emulator (docs/operator.md).
-    unused = {g for g in granted - calls if g[1] != "events"}
+    used = {c[1:] for c in calls}
+    unused = {g for g in cluster_wide - used if g[1] != "events"} | (namespaced - calls)
     assert unused == set()
+
+
+# --- Postfix: the MTA objects ------------------------------------------------------------
+
+MTA = "/api/v1/namespaces/facteur"
+DEPLOYMENTS = "/apis/apps/v1/namespaces/facteur/deployments"
+
+
+def other_domain(name: str, domain: str) -> dict:
+    return {**DOMAIN, "metadata": {"name": name}, "spec": {"domain": domain}}
+
+
+def cluster_patch(cluster: Cluster, path: str, body: dict) -> None:
+    response = requests.patch(
+        f"{cluster.url}{path}",
+        json=body,
+        headers={"Content-Type": "application/merge-patch+json"},
+        timeout=5,
+    )
+    assert response.status_code == 200, response.text
+
+
+def mta_config(cluster: Cluster, role: str) -> str:
+    found = cluster.get(f"{MTA}/configmaps/facteur-mta-{role}")
+    return (found or {}).get("data", {}).get("main.cf", "")
+
+
+def relay_domains(cluster: Cluster) -> str:
+    for line in mta_config(cluster, "in").splitlines():
+        if line.startswith("relay_domains = "):
+            return line.split(" = ", 1)[1]
+    return ""
+
+
+def checksum(cluster: Cluster, role: str) -> str:
+    found = cluster.get(f"{DEPLOYMENTS}/facteur-mta-{role}") or {}
+    template = found.get("spec", {}).get("template", {}).get("metadata", {})
+    return template.get("annotations", {}).get("mail.facteur.dev/config-checksum", "")
+
+
+def test_postfix_follows_the_domain_set(cluster: Cluster) -> None:
+    cluster.create("maildomains", DOMAIN)
+    domain = ready(cluster, "maildomains", "example-org")
+    assert condition(domain, "MTAReady")["reason"] == "Available"
+    assert relay_domains(cluster) == "example.org"
+    assert "example.org=lmtp:inet:facteur-delivery:2424" in mta_config(cluster, "out")
+    first = {role: checksum(cluster, role) for role in ("in", "out")}
+    assert all(first.values())
+    service = cluster.get(f"{MTA}/services/facteur-mta-in")
+    assert service["spec"]["ports"][0]["port"] == 25
+    # A second domain and an invalid one: the valid ones only, the pods rolled.
+    cluster.create("maildomains", other_domain("example-net", "example.net"))
+    cluster.create("maildomains", other_domain("bad", "Not A Domain"))
+    ready(cluster, "maildomains", "example-net")
+    wait_for("both domains", lambda: relay_domains(cluster) == "example.net, example.org")
+    assert all(checksum(cluster, role) != first[role] for role in ("in", "out"))
+    # MTA-in unavailable (its pods crash): MTAReady and Ready go False, then come back.
+    deployment = cluster.get(f"{DEPLOYMENTS}/facteur-mta-in")
+    generation = deployment["metadata"]["generation"]
+    cluster_patch(
+        cluster,
+        f"{DEPLOYMENTS}/facteur-mta-in/status",
+        {"status": {"availableReplicas": 1, "observedGeneration": generation}},
+    )
+    down = ready(cluster, "maildomains", "example-org", status="False")
+    assert condition(down, "MTAReady")["reason"] == "DeploymentUnavailable"
+    assert "facteur-mta-in: 1/2 replicas available" in condition(down, "MTAReady")["message"]
+    assert condition(down, "Ready")["reason"] == "DeploymentUnavailable"
+    cluster_patch(
+        cluster, f"{DEPLOYMENTS}/facteur-mta-in/status", {"status": {"availableReplicas": 2}}
+    )
+    ready(cluster, "maildomains", "example-org")
+    # A deleted domain leaves the configuration.
+    cluster.delete("maildomains", "example-net")
+    wait_for("example.net gone", lambda: relay_domains(cluster) == "example.org")
+
+
+BURST = 8  # the emulator slows down with every request it keeps: a small burst
+
+
+def test_a_burst_of_domains_is_one_rendering_and_steady_state_writes_nothing(
+    cluster: Cluster,
+) -> None:
+    cluster.create("maildomains", DOMAIN)
+    ready(cluster, "maildomains", "example-org")
+    before = len(cluster.writes())
+    for n in range(BURST):
+        cluster.create("maildomains", other_domain(f"d{n}", f"d{n}.example.net"))
+    for n in range(BURST):
+        ready(cluster, "maildomains", f"d{n}")
+    wait_for("every domain", lambda: relay_domains(cluster).count(",") == BURST)
+    config_writes = [w for w in cluster.writes()[before:] if "/configmaps/facteur-mta-in" in w]
+    # Debounced: fewer renderings than domain events (each creation reconciled, resyncs).
+    assert 1 <= len(config_writes) <= BURST // 2, config_writes
+    time.sleep(RESYNC)
+    settled = len(cluster.writes())
+    time.sleep(RESYNC * 3)
+    assert cluster.writes()[settled:] == []
+
+
+@pytest.mark.parametrize("operator_env", [{"FACTEUR_OPERATOR_MTA_MANAGED": "false"}], indirect=True)
+def test_mta_not_managed(cluster: Cluster) -> None:
+    cluster.create("maildomains", DOMAIN)
+    domain = ready(cluster, "maildomains", "example-org")
+    assert condition(domain, "MTAReady")["status"] == "Unknown"
+    assert condition(domain, "MTAReady")["reason"] == "NotManaged"
+    assert cluster.get(f"{DEPLOYMENTS}/facteur-mta-in") is None
+    assert cluster.get(f"{MTA}/configmaps/facteur-mta-in") is None
