@@ -19,9 +19,10 @@ from typing import Any
 import kopf
 from prometheus_client import start_http_server
 
-from facteur_operator import dkim, dns, metrics, reconcile, rotation, specs
+from facteur_operator import conditions, dkim, dns, metrics, reconcile, rotation, specs
 from facteur_operator.backend import Backend, BackendError
 from facteur_operator.conditions import FALSE, Condition
+from facteur_operator.dns_verify import Verifier
 from facteur_operator.kube import Kube, KubeError, object_path
 from facteur_operator.mta import MtaLoop
 from facteur_operator.settings import Settings
@@ -39,6 +40,7 @@ class Runtime:
     backend: Backend | None = None
     metrics_server: Any = None
     mta: MtaLoop | None = None
+    verifier: Verifier | None = None
 
 
 RUNTIME = Runtime(Settings.from_env())
@@ -56,6 +58,8 @@ async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         on_status_write=metrics.STATUS_WRITES.labels("MailDomain").inc,
     )
     RUNTIME.mta.start()
+    RUNTIME.verifier = Verifier(RUNTIME.settings.dns_verify, write=_write_dns_verified)
+    RUNTIME.verifier.start()
     # kopf's own bookkeeping in annotations of our group: status is ours, and the CRD's
     # structural schema would prune anything else written there.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
@@ -86,6 +90,8 @@ def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
 async def close(**_: Any) -> None:
     if RUNTIME.mta is not None:
         await RUNTIME.mta.stop()
+    if RUNTIME.verifier is not None:
+        await RUNTIME.verifier.stop()
     if RUNTIME.kube is not None:
         await RUNTIME.kube.close()
     if RUNTIME.metrics_server is not None:
@@ -121,6 +127,50 @@ async def _write_status(path: str, current: dict, desired: dict) -> None:
     if changes:
         await _kube().merge_patch(f"{path}/status", {"status": changes})
         metrics.STATUS_WRITES.labels("Mailbox" if "/mailboxes/" in path else "MailDomain").inc()
+
+
+async def _write_dns_verified(key: tuple[str, str], cond: Condition) -> None:
+    """DNSVerified on the MailDomain as it is now, when it says something new."""
+    namespace, name = key
+    path = object_path(API_VERSION, "maildomains", namespace, name)
+    found = await _kube().get(path)
+    if found is None or (found.get("metadata") or {}).get("deletionTimestamp"):
+        return
+    current = (found.get("status") or {}).get("conditions") or []
+    before = next((c for c in current if c.get("type") == cond.type), {})
+    if (before.get("status"), before.get("reason"), before.get("message")) == (
+        cond.status,
+        cond.reason,
+        cond.message,
+    ):
+        return
+    generation = (found.get("status") or {}).get("observedGeneration")
+    merged = conditions.put(current, cond, generation=generation, now=_now())
+    await _kube().merge_patch(f"{path}/status", {"status": {"conditions": merged}})
+    metrics.STATUS_WRITES.labels("MailDomain").inc()
+
+
+def _verify(body: kopf.Body, found: list | None) -> None:
+    """Hand the records to the live DNS check (when on); None: nothing to check. Called
+    once the status is written, so that the check's condition lands on it."""
+    verifier = RUNTIME.verifier
+    if verifier is None or not verifier.settings.enabled:
+        return
+    key = (body.meta.namespace, body.meta.name)
+    if found:
+        verifier.want(key, [r.as_dict() for r in found])
+    else:
+        verifier.forget(key)
+
+
+def _last_verified(body: kopf.Body) -> Condition | None:
+    """DNSVerified as last checked: a reconcile writes it as the check did, never an older
+    copy from the body it was given."""
+    verifier = RUNTIME.verifier
+    if verifier is None or not verifier.settings.enabled:
+        return None
+    target = verifier.targets.get((body.meta.namespace, body.meta.name))
+    return target.last if target is not None else None
 
 
 def _owner(body: kopf.Body) -> dict:
@@ -213,6 +263,7 @@ async def reconcile_domain(body: kopf.Body, logger: logging.Logger) -> None:
         spec = specs.domain_spec(dict(body.get("spec") or {}))
     except specs.InvalidSpec as exc:
         _mta().observe(body.meta.namespace, body.meta.name, None)
+        _verify(body, None)
         invalid = Condition("Ready", FALSE, "InvalidSpec", str(exc))
         desired = {
             "conditions": reconcile.merge_conditions(current, [invalid], generation, now),
@@ -266,7 +317,13 @@ async def reconcile_domain(body: kopf.Body, logger: logging.Logger) -> None:
         next_key=keys.next if keys is not None else None,
         mta=_mta().condition(spec.domain),
     )
+    verified = _last_verified(body)
+    if verified is not None:
+        desired["conditions"] = conditions.put(
+            desired["conditions"], verified, generation=generation, now=now
+        )
     await _write_status(path, current, desired)
+    _verify(body, found)
     if backend_error is not None:
         delay = 60 if backend_error.refused else RETRY_SECONDS
         raise kopf.TemporaryError(str(backend_error), delay=delay)
@@ -299,6 +356,7 @@ async def maildomain_resync(body: kopf.Body, logger: logging.Logger, **_: Any) -
 async def maildomain_deleted(body: kopf.Body, logger: logging.Logger, **_: Any) -> None:
     namespace, name = body.meta.namespace, body.meta.name
     _mta().observe(namespace, name, None)  # a domain being deleted leaves the MTA
+    _verify(body, None)
     try:
         spec = specs.domain_spec(dict(body.get("spec") or {}))
     except specs.InvalidSpec:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from facteur_operator.dns_verify import VerifySettings
 from facteur_operator.mta_settings import MtaSettings
 
 
@@ -19,6 +20,7 @@ class Settings:
     metrics_port: int  # 0: no /metrics
     metrics_addr: str
     mta: MtaSettings  # the Postfix objects (mta_settings.py)
+    dns_verify: VerifySettings  # live DNS checks (dns_verify.py)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -37,4 +39,5 @@ class Settings:
                 mx_host=env.get("FACTEUR_OPERATOR_MX_HOST", ""),
                 backend_url=env.get("FACTEUR_BACKEND_URL", "http://127.0.0.1:8000").rstrip("/"),
             ),
+            dns_verify=VerifySettings.from_env(env),
         )

@@ -35,6 +35,8 @@ from facteur_operator import dkim as operator_dkim
 from tests.net import free_port
 from tests.operator import crds
 from tests.operator.emulator import ApiServer, running_api_server
+from tests.operator.test_dns_verify import publish
+from tests.sending.dns_server import DnsServer, Zone
 
 TOKEN = "operator-e2e-token-0123456789"
 NS = "mail"
@@ -170,9 +172,20 @@ def backend_proxy(live_server) -> Iterator[BackendProxy]:
 
 
 @pytest.fixture
+def dns_server() -> Iterator[DnsServer]:
+    with DnsServer(Zone()) as server:
+        yield server
+
+
+@pytest.fixture
 def operator_env(request) -> dict[str, str]:
-    """More environment for the operator: a test sets it with indirect parametrisation."""
-    return getattr(request, "param", {})
+    """More environment for the operator: a test sets it with indirect parametrisation
+    (``DNS_ZONE``: the loopback DNS server of ``dns_server`` as its resolver)."""
+    env = dict(getattr(request, "param", {}))
+    if env.pop("DNS_ZONE", None):
+        server = request.getfixturevalue("dns_server")
+        env["FACTEUR_OPERATOR_DNS_RESOLVERS"] = f"127.0.0.1:{server.port}"
+    return env
 
 
 @pytest.fixture
@@ -687,3 +700,60 @@ def test_mta_not_managed(cluster: Cluster) -> None:
     assert condition(domain, "MTAReady")["reason"] == "NotManaged"
     assert cluster.get(f"{DEPLOYMENTS}/facteur-mta-in") is None
     assert cluster.get(f"{MTA}/configmaps/facteur-mta-in") is None
+
+
+# --- live DNS verification ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "operator_env",
+    [
+        {
+            "DNS_ZONE": "1",
+            "FACTEUR_OPERATOR_DNS_VERIFY": "true",
+            "FACTEUR_OPERATOR_DNS_VERIFY_RETRY_SECONDS": "0.3",
+            "FACTEUR_OPERATOR_DNS_VERIFY_TIMEOUT": "1",
+        }
+    ],
+    indirect=True,
+)
+def test_dns_verified_says_what_differs_then_matches(
+    cluster: Cluster, dns_server: DnsServer
+) -> None:
+    path = f"{CR}/maildomains/example-org"
+    cluster.create("maildomains", DOMAIN)
+    domain = until(
+        cluster,
+        path,
+        "DNSVerified",
+        lambda d: condition(d, "DNSVerified").get("status") and d["status"].get("dnsRecords"),
+    )
+    # Nothing is published yet: every record missing, and Ready does not wait for DNS.
+    verified = condition(domain, "DNSVerified")
+    assert (verified["status"], verified["reason"]) == ("False", "RecordsDiffer")
+    assert "MX example.org.: missing" in verified["message"]
+    assert "TXT _dmarc.example.org.: missing" in verified["message"]
+    assert condition(ready(cluster, "maildomains", "example-org"), "Ready")["status"] == "True"
+    # The zone published, but for the DMARC policy: only that is named.
+    records = domain["status"]["dnsRecords"]
+    dmarc = next(r for r in records if r["name"].startswith("_dmarc"))
+    publish(dns_server.zone, [r for r in records if r is not dmarc])
+    publish(dns_server.zone, [{**dmarc, "value": "v=DMARC1; p=none"}])
+    differs = until(
+        cluster,
+        path,
+        "only DMARC differs",
+        lambda d: "MX" not in condition(d, "DNSVerified")["message"],
+    )
+    assert condition(differs, "DNSVerified")["message"] == (
+        f'TXT _dmarc.example.org.: found "v=DMARC1; p=none", expected "{dmarc["value"]}"'
+    )
+    dns_server.zone.records[("_dmarc.example.org", "TXT")] = [f'"{dmarc["value"]}"']
+    matched = until(
+        cluster,
+        path,
+        "DNSVerified=True",
+        lambda d: condition(d, "DNSVerified")["status"] == "True",
+    )
+    assert condition(matched, "DNSVerified")["reason"] == "RecordsMatch"
+    assert condition(matched, "Ready")["status"] == "True"
