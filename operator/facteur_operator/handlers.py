@@ -19,7 +19,7 @@ from typing import Any
 import kopf
 from prometheus_client import start_http_server
 
-from facteur_operator import conditions, dkim, dns, metrics, reconcile, rotation, specs
+from facteur_operator import conditions, dkim, dns, events, metrics, reconcile, rotation, specs
 from facteur_operator.backend import Backend, BackendError
 from facteur_operator.conditions import FALSE, Condition
 from facteur_operator.dns_verify import Verifier
@@ -122,11 +122,13 @@ def _backend() -> Backend:
     return RUNTIME.backend
 
 
-async def _write_status(path: str, current: dict, desired: dict) -> None:
+async def _write_status(path: str, current: dict, desired: dict) -> bool:
+    """Whether anything was written."""
     changes = reconcile.status_patch(current, desired)
     if changes:
         await _kube().merge_patch(f"{path}/status", {"status": changes})
         metrics.STATUS_WRITES.labels("Mailbox" if "/mailboxes/" in path else "MailDomain").inc()
+    return bool(changes)
 
 
 async def _write_dns_verified(key: tuple[str, str], cond: Condition) -> None:
@@ -206,6 +208,11 @@ async def _dkim_keys(
         try:
             await _kube().create(object_path("v1", "secrets", namespace), new)
             keys = rotation.KeySet(active=key)
+            events.post(
+                body,
+                "DKIMKeyCreated",
+                f"{key.algorithm} key {key.selector} in Secret {dkim.secret_name(name)}",
+            )
         except KubeError as exc:
             if exc.status != 409:
                 raise
@@ -223,12 +230,26 @@ async def _dkim_keys(
     planned = rotation.plan(keys, spec, now)
     if planned != keys:
         await _kube().merge_patch(path, {"data": rotation.secret_data_of(planned)})
+        events.post(body, "DKIMKeyRotated", _rotation_step(keys, planned))
         keys = planned
     message = f"selector {keys.active.selector}"
     if keys.next is not None:
         switch = keys.next.created + rotation.overlap(spec.dkim_rotation)
         message += f"; next {keys.next.selector} published, signs from {switch:%Y-%m-%d %H:%M} UTC"
     return keys, reconcile.ok("DKIMReady", "KeyReady", message)
+
+
+def _rotation_step(before: rotation.KeySet, after: rotation.KeySet) -> str:
+    if after.active.selector != before.active.selector:
+        return (
+            f"key {after.active.selector} signs now; {before.active.selector} stays "
+            "published for mail in flight"
+        )
+    if after.next is not None and before.next is None:
+        return f"next key {after.next.selector} made and published; it signs after the overlap"
+    if before.previous is not None and after.previous is None:
+        return f"old key {before.previous.selector} retired: remove its DNS record"
+    return "DKIM keys updated"
 
 
 async def _publish(body: kopf.Body, spec: specs.DomainSpec, found: list) -> str:
@@ -293,10 +314,12 @@ async def reconcile_domain(body: kopf.Body, logger: logging.Logger) -> None:
 
     backend_error: BackendError | None = None
     try:
-        await _backend().put_domain(spec)
+        answers = [await _backend().put_domain(spec)]
         if key is not None:
-            await _backend().put_dkim_key(spec.domain, key)
+            answers.append(await _backend().put_dkim_key(spec.domain, key))
         backend_cond = reconcile.ok("BackendSynced", "Synced", f"domain {spec.domain}")
+        if any(a.get("changed") for a in answers):
+            events.post(body, "BackendSynced", f"the backend's domain {spec.domain} updated")
     except BackendError as exc:
         backend_error = exc
         reason = "BackendRefused" if exc.refused else "BackendUnavailable"
@@ -324,6 +347,10 @@ async def reconcile_domain(body: kopf.Body, logger: logging.Logger) -> None:
         )
     await _write_status(path, current, desired)
     _verify(body, found)
+    if found:
+        changed = events.records_changed(current.get("dnsRecords"), desired["dnsRecords"])
+        if changed:
+            events.post(body, "DNSRecordsChanged", f"publish: {changed}")
     if backend_error is not None:
         delay = 60 if backend_error.refused else RETRY_SECONDS
         raise kopf.TemporaryError(str(backend_error), delay=delay)
@@ -375,7 +402,8 @@ async def maildomain_deleted(body: kopf.Body, logger: logging.Logger, **_: Any) 
             "Ready", FALSE, "MailboxesRemain", f"delete its Mailboxes first: {', '.join(users)}"
         )
         desired = {"conditions": reconcile.merge_conditions(current, [waiting], None, _now())}
-        await _write_status(path, current, desired)
+        if await _write_status(path, current, desired):  # once per change, not per retry
+            events.post(body, "DeletionRefused", waiting.message, warning=True)
         raise kopf.TemporaryError(f"Mailboxes still use this domain: {users}", delay=5)
     try:
         await _backend().delete_domain(spec.domain, spec.deletion_policy)
@@ -417,8 +445,14 @@ async def reconcile_mailbox(body: kopf.Body, logger: logging.Logger) -> None:
     else:
         domain = str((domain_body.get("spec") or {}).get("domain", ""))
         try:
-            await _backend().put_mailbox(f"{spec.local_part}@{domain}", spec)
+            answer = await _backend().put_mailbox(f"{spec.local_part}@{domain}", spec)
             cond = reconcile.ok("BackendSynced", "Synced", f"{spec.local_part}@{domain}")
+            if answer.get("changed"):
+                events.post(
+                    body,
+                    "BackendSynced",
+                    f"the backend's mailbox {spec.local_part}@{domain} updated",
+                )
         except BackendError as exc:
             reason = "BackendRefused" if exc.refused else "BackendUnavailable"
             metrics.BACKEND_ERRORS.labels("Mailbox", reason).inc()

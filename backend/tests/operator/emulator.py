@@ -3,9 +3,10 @@ the server-side fields a real apiserver fills (see docs/operator.md, "The emulat
 
 kmock stores objects as they are sent. The apiserver also sets ``uid``,
 ``creationTimestamp``, ``namespace`` (from the URL), ``resourceVersion`` (bumped on every
-change), ``generation`` (bumped when ``spec`` changes), answers 201 to a create and 422
-when a JSON patch's ``test`` fails. ``ApiServer`` adds exactly that, and serves the CRDs of
-crds/ in discovery. Run it with ``running_api_server()`` in a thread of its own.
+change), ``generation`` (bumped when ``spec`` changes), a name from ``generateName``,
+answers 201 to a create and 422 when a JSON patch's ``test`` fails; a Deployment's status
+as its controller would write it once rolled out. ``ApiServer`` adds exactly that, and
+serves the CRDs of crds/ in discovery. Run it with ``running_api_server()`` in a thread of its own.
 """
 
 from __future__ import annotations
@@ -82,6 +83,9 @@ class ApiServer(kmock.KubernetesEmulator):
         data.setdefault("apiVersion", api_version)
         data.setdefault("kind", kind)
         meta = data.setdefault("metadata", {})
+        if not meta.get("name") and meta.get("generateName"):
+            # As the apiserver does (kopf posts its Events so): a random suffix.
+            meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
         if request.namespace:
             meta.setdefault("namespace", request.namespace)
         meta.update(
