@@ -401,8 +401,9 @@ def test_deletion_waits_for_mailboxes_and_follows_the_policies(cluster: Cluster)
     # Delete removed "gone"; Retain kept "kept" and the domain, no longer managed.
     assert not Mailbox.objects.filter(local_part="gone").exists()
     kept = Mailbox.objects.get(local_part="kept")
-    assert not kept.managed
-    assert not MailDomain.objects.get(name="example.org").managed
+    assert not kept.managed and kept.is_disabled
+    retained = MailDomain.objects.get(name="example.org")
+    assert not retained.managed and retained.is_disabled
 
 
 def test_invalid_specs_get_a_clear_condition_and_delete_nothing(cluster: Cluster) -> None:
