@@ -68,6 +68,9 @@ async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     )
     settings.persistence.finalizer = f"{GROUP}/finalizer"
     settings.posting.level = logging.WARNING  # Events for problems, not every success
+    # A resync timer running when its object is deleted holds the finalizer until kopf
+    # checks again that it stopped: every second, not kopf's default minute.
+    settings.background.cancellation_polling = 1
     if RUNTIME.settings.metrics_port and RUNTIME.metrics_server is None:
         RUNTIME.metrics_server, _thread = start_http_server(
             RUNTIME.settings.metrics_port, addr=RUNTIME.settings.metrics_addr
