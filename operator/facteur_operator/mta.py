@@ -1,8 +1,8 @@
 """The MTA loop: one reconcile of the Postfix objects per change of the domain set.
 
 MailDomain handlers only tell the loop what they saw (``observe``); when that changes the
-set it knows, the loop wakes, waits ``debounce_seconds`` for more changes (a start or a bulk
-apply brings hundreds), lists the MailDomains once, renders the objects for the domains
+set it knows, the loop wakes and, at most once per ``debounce_seconds`` (a start or a bulk
+apply brings hundreds of changes), lists the MailDomains once, renders the objects for the domains
 that are valid and not being deleted, and writes only the objects that differ. It reads the
 Deployments' status often while they are not available, else at each resync, and gives each
 MailDomain whose MTAReady changed its new condition. At steady state: two GETs per object
@@ -111,15 +111,19 @@ class MtaLoop:
             self._task = None
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        last = -float("inf")
         while True:
             ready = self.ready and all(ok for ok, _ in self.ready.values())
             wait = self.resync_seconds if ready and not self.problem else NOT_READY_POLL_SECONDS
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
             if self._wake.is_set():
-                # Gather a burst of changes into one rendering.
-                await asyncio.sleep(self.settings.debounce_seconds)
+                # A change after a quiet spell is rendered at once (a new domain is served
+                # without delay); a burst gathers into one rendering per debounce period.
+                await asyncio.sleep(max(0.0, last + self.settings.debounce_seconds - loop.time()))
                 self._wake.clear()
+                last = loop.time()
             try:
                 await self.reconcile()
             except (KubeError, OSError, TimeoutError) as exc:
