@@ -44,6 +44,7 @@ class Runtime:
 
 
 RUNTIME = Runtime(Settings.from_env())
+REFUSED_DELETIONS: dict[str, str] = {}  # MailDomain uid -> the Mailboxes last named
 
 
 @kopf.on.startup()
@@ -405,9 +406,14 @@ async def maildomain_deleted(body: kopf.Body, logger: logging.Logger, **_: Any) 
             "Ready", FALSE, "MailboxesRemain", f"delete its Mailboxes first: {', '.join(users)}"
         )
         desired = {"conditions": reconcile.merge_conditions(current, [waiting], None, _now())}
-        if await _write_status(path, current, desired):  # once per change, not per retry
+        await _write_status(path, current, desired)
+        # One Event per change of the list, not one per retry (the body a retry is given
+        # may predate the last status write: remembered here instead).
+        if REFUSED_DELETIONS.get(body.meta.uid) != waiting.message:
+            REFUSED_DELETIONS[body.meta.uid] = waiting.message
             events.post(body, "DeletionRefused", waiting.message, warning=True)
         raise kopf.TemporaryError(f"Mailboxes still use this domain: {users}", delay=5)
+    REFUSED_DELETIONS.pop(body.meta.uid, None)
     try:
         await _backend().delete_domain(spec.domain, spec.deletion_policy)
     except BackendError as exc:
