@@ -9,6 +9,8 @@ with the service token), cached briefly so a burst of mail to one address costs 
 
 - known recipient (mailbox or alias): ``DUNNO`` (let the next restriction decide);
 - unknown recipient: ``550 5.1.1 no such mailbox`` (Postfix adds the address);
+- disabled mailbox (kept after its Mailbox resource went, deletionPolicy Retain):
+  ``550 5.2.1 mailbox disabled``;
 - backend unreachable or answering an error: ``DEFER_IF_PERMIT 4.3.0 ...``, a temporary
   refusal, so that the sender retries instead of bouncing mail for a real mailbox.
 
@@ -38,6 +40,10 @@ UNAVAILABLE = "DEFER_IF_PERMIT 4.3.0 Service temporarily unavailable"
 # Postfix prefixes "<addr>: Recipient address rejected: " to the text itself, so the
 # client reads "550 5.1.1 <addr>: Recipient address rejected: no such mailbox".
 NO_SUCH_MAILBOX = "550 5.1.1 no such mailbox"
+# RFC 3463 X.2.1: the mailbox exists and takes no mail (retained after its Mailbox went).
+MAILBOX_DISABLED = "550 5.2.1 mailbox disabled"
+# What the backend can say of an address besides "exists" (True) and "does not" (False).
+DISABLED = "disabled"
 
 # A request is a handful of short attributes; anything bigger is not Postfix.
 MAX_LINE = 4096
@@ -80,10 +86,13 @@ def recipient_to_check(attributes: dict[str, str]) -> str | None:
     return attributes.get("recipient", "").strip() or None
 
 
-def decide(address: str, exists: bool | None) -> str:
-    """The action for ``address``: ``exists`` is None when the backend could not say."""
+def decide(address: str, exists: bool | str | None) -> str:
+    """The action for ``address``: ``exists`` is None when the backend could not say,
+    ``DISABLED`` when the mailbox is there but disabled."""
     if exists is None:
         return UNAVAILABLE
+    if exists == DISABLED:
+        return MAILBOX_DISABLED
     if exists:
         return DUNNO
     return NO_SUCH_MAILBOX
@@ -98,9 +107,9 @@ class RecipientCache:
     negative_ttl: float = 10.0
     max_entries: int = 10_000
     clock: Callable[[], float] = time.monotonic
-    _entries: dict[str, tuple[bool, float]] = field(default_factory=dict)
+    _entries: dict[str, tuple[bool | str, float]] = field(default_factory=dict)
 
-    def get(self, address: str) -> bool | None:
+    def get(self, address: str) -> bool | str | None:
         entry = self._entries.get(address.lower())
         if entry is None:
             return None
@@ -110,11 +119,12 @@ class RecipientCache:
             return None
         return exists
 
-    def put(self, address: str, exists: bool) -> None:
+    def put(self, address: str, exists: bool | str) -> None:
         if len(self._entries) >= self.max_entries:
             # Dropping everything is crude but bounded; the backend refills what is hot.
             self._entries.clear()
-        ttl = self.positive_ttl if exists else self.negative_ttl
+        # A disabled mailbox is enabled again by the operator: seen as soon as a missing one.
+        ttl = self.positive_ttl if exists is True else self.negative_ttl
         self._entries[address.lower()] = (exists, self.clock() + ttl)
 
 
@@ -133,7 +143,7 @@ class BackendClient:
             raise ValueError(f"FACTEUR_API_URL must be an http(s) URL, got {self.api_url!r}")
         self.api_url = self.api_url.rstrip("/")
 
-    def exists_sync(self, address: str) -> bool:
+    def exists_sync(self, address: str) -> bool | str:
         url = self.api_url + API_PATH.format(urllib.parse.quote(address, safe="@+"))
         request = urllib.request.Request(  # noqa: S310 (scheme checked in __post_init__)
             url, headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
@@ -145,15 +155,17 @@ class BackendClient:
             raise BackendError(str(exc)) from exc
         if not isinstance(body, dict) or not isinstance(body.get("exists"), bool):
             raise BackendError(f"unexpected answer: {body!r:.200}")
+        if body["exists"] and body.get("disabled") is True:
+            return DISABLED
         return body["exists"]
 
-    async def exists(self, address: str) -> bool:
+    async def exists(self, address: str) -> bool | str:
         return await asyncio.to_thread(self.exists_sync, address)
 
 
 @dataclass
 class PolicyService:
-    lookup: Callable[[str], Awaitable[bool]]
+    lookup: Callable[[str], Awaitable[bool | str]]
     cache: RecipientCache = field(default_factory=RecipientCache)
 
     async def answer(self, attributes: dict[str, str]) -> str:

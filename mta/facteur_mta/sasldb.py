@@ -81,3 +81,29 @@ def stage(*, password_file: Path, path: Path, username: str, realm: str, owner: 
 
 def install(staged: Path, path: Path) -> None:
     os.replace(staged, path)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python3 -m facteur_mta.sasldb``: the sasldb alone, for a pod whose main.cf comes from
+    a ConfigMap (the operator's MTA-out) rather than from ``facteur-mta-config out``."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python3 -m facteur_mta.sasldb")
+    parser.add_argument("--password-file", type=Path, required=True)
+    parser.add_argument("--path", type=Path, required=True, help="sasldb_path")
+    parser.add_argument("--username", required=True)
+    parser.add_argument("--realm", required=True, help="myhostname")
+    parser.add_argument("--owner", default="postfix", help="mail_owner")
+    args = parser.parse_args(argv)
+    try:
+        staged = stage(password_file=args.password_file, path=args.path,
+                       username=args.username, realm=args.realm, owner=args.owner)  # fmt: skip
+    except SasldbError as exc:
+        print(f"facteur_mta.sasldb: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+    install(staged, args.path)
+
+
+if __name__ == "__main__":
+    main()

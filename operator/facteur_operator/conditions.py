@@ -44,6 +44,17 @@ def merge(
     return out + list(previous.values())
 
 
+def put(
+    current: list[dict] | None, cond: Condition, *, generation: int | None, now: datetime
+) -> list[dict]:
+    """``current`` with ``cond`` in its place (appended when new), the others untouched."""
+    (entry,) = merge([c for c in current or [] if c.get("type") == cond.type], [cond],
+                     generation=generation, now=now)  # fmt: skip
+    if any(c.get("type") == cond.type for c in current or []):
+        return [entry if c.get("type") == cond.type else c for c in current or []]
+    return [*(current or []), entry]
+
+
 def ready(parts: list[Condition], *, ready_message: str) -> Condition:
     """Ready: True when every part is True; else the first part that is not, as the reason."""
     for part in parts:

@@ -10,6 +10,7 @@ unreachable backend is a temporary one (retried with backoff, condition False me
 from __future__ import annotations
 
 import logging
+import os
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,10 +19,12 @@ from typing import Any
 import kopf
 from prometheus_client import start_http_server
 
-from facteur_operator import dkim, dns, metrics, reconcile, rotation, specs
+from facteur_operator import conditions, dkim, dns, events, metrics, reconcile, rotation, specs
 from facteur_operator.backend import Backend, BackendError
 from facteur_operator.conditions import FALSE, Condition
+from facteur_operator.dns_verify import Verifier
 from facteur_operator.kube import Kube, KubeError, object_path
+from facteur_operator.mta import MtaLoop
 from facteur_operator.settings import Settings
 
 GROUP, VERSION = "mail.facteur.dev", "v1alpha1"
@@ -36,15 +39,28 @@ class Runtime:
     kube: Kube | None = None
     backend: Backend | None = None
     metrics_server: Any = None
+    mta: MtaLoop | None = None
+    verifier: Verifier | None = None
 
 
 RUNTIME = Runtime(Settings.from_env())
+REFUSED_DELETIONS: dict[str, str] = {}  # MailDomain uid -> the Mailboxes last named
 
 
 @kopf.on.startup()
-def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     RUNTIME.settings = Settings.from_env()
     RUNTIME.backend = Backend(RUNTIME.settings.backend_url, RUNTIME.settings.service_token)
+    RUNTIME.mta = MtaLoop(
+        RUNTIME.settings.mta,
+        lambda: RUNTIME.kube,
+        namespaces=[n for n in os.environ.get("FACTEUR_OPERATOR_NAMESPACES", "").split(",") if n],
+        resync_seconds=RUNTIME.settings.resync_seconds,
+        on_status_write=metrics.STATUS_WRITES.labels("MailDomain").inc,
+    )
+    RUNTIME.mta.start()
+    RUNTIME.verifier = Verifier(RUNTIME.settings.dns_verify, write=_write_dns_verified)
+    RUNTIME.verifier.start()
     # kopf's own bookkeeping in annotations of our group: status is ours, and the CRD's
     # structural schema would prune anything else written there.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
@@ -53,6 +69,9 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     )
     settings.persistence.finalizer = f"{GROUP}/finalizer"
     settings.posting.level = logging.WARNING  # Events for problems, not every success
+    # A resync timer running when its object is deleted holds the finalizer until kopf
+    # checks again that it stopped: every second, not kopf's default minute.
+    settings.background.cancellation_polling = 1
     if RUNTIME.settings.metrics_port and RUNTIME.metrics_server is None:
         RUNTIME.metrics_server, _thread = start_http_server(
             RUNTIME.settings.metrics_port, addr=RUNTIME.settings.metrics_addr
@@ -73,6 +92,10 @@ def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
 
 @kopf.on.cleanup()
 async def close(**_: Any) -> None:
+    if RUNTIME.mta is not None:
+        await RUNTIME.mta.stop()
+    if RUNTIME.verifier is not None:
+        await RUNTIME.verifier.stop()
     if RUNTIME.kube is not None:
         await RUNTIME.kube.close()
     if RUNTIME.metrics_server is not None:
@@ -91,17 +114,69 @@ def _kube() -> Kube:
     return RUNTIME.kube
 
 
+def _mta() -> MtaLoop:
+    if RUNTIME.mta is None:
+        raise kopf.TemporaryError("the operator is starting", delay=1)
+    return RUNTIME.mta
+
+
 def _backend() -> Backend:
     if RUNTIME.backend is None:
         raise kopf.TemporaryError("the operator is starting", delay=1)
     return RUNTIME.backend
 
 
-async def _write_status(path: str, current: dict, desired: dict) -> None:
+async def _write_status(path: str, current: dict, desired: dict) -> bool:
+    """Whether anything was written."""
     changes = reconcile.status_patch(current, desired)
     if changes:
         await _kube().merge_patch(f"{path}/status", {"status": changes})
         metrics.STATUS_WRITES.labels("Mailbox" if "/mailboxes/" in path else "MailDomain").inc()
+    return bool(changes)
+
+
+async def _write_dns_verified(key: tuple[str, str], cond: Condition) -> None:
+    """DNSVerified on the MailDomain as it is now, when it says something new."""
+    namespace, name = key
+    path = object_path(API_VERSION, "maildomains", namespace, name)
+    found = await _kube().get(path)
+    if found is None or (found.get("metadata") or {}).get("deletionTimestamp"):
+        return
+    current = (found.get("status") or {}).get("conditions") or []
+    before = next((c for c in current if c.get("type") == cond.type), {})
+    if (before.get("status"), before.get("reason"), before.get("message")) == (
+        cond.status,
+        cond.reason,
+        cond.message,
+    ):
+        return
+    generation = (found.get("status") or {}).get("observedGeneration")
+    merged = conditions.put(current, cond, generation=generation, now=_now())
+    await _kube().merge_patch(f"{path}/status", {"status": {"conditions": merged}})
+    metrics.STATUS_WRITES.labels("MailDomain").inc()
+
+
+def _verify(body: kopf.Body, found: list | None) -> None:
+    """Hand the records to the live DNS check (when on); None: nothing to check. Called
+    once the status is written, so that the check's condition lands on it."""
+    verifier = RUNTIME.verifier
+    if verifier is None or not verifier.settings.enabled:
+        return
+    key = (body.meta.namespace, body.meta.name)
+    if found:
+        verifier.want(key, [r.as_dict() for r in found])
+    else:
+        verifier.forget(key)
+
+
+def _last_verified(body: kopf.Body) -> Condition | None:
+    """DNSVerified as last checked: a reconcile writes it as the check did, never an older
+    copy from the body it was given."""
+    verifier = RUNTIME.verifier
+    if verifier is None or not verifier.settings.enabled:
+        return None
+    target = verifier.targets.get((body.meta.namespace, body.meta.name))
+    return target.last if target is not None else None
 
 
 def _owner(body: kopf.Body) -> dict:
@@ -137,6 +212,11 @@ async def _dkim_keys(
         try:
             await _kube().create(object_path("v1", "secrets", namespace), new)
             keys = rotation.KeySet(active=key)
+            events.post(
+                body,
+                "DKIMKeyCreated",
+                f"{key.algorithm} key {key.selector} in Secret {dkim.secret_name(name)}",
+            )
         except KubeError as exc:
             if exc.status != 409:
                 raise
@@ -154,12 +234,26 @@ async def _dkim_keys(
     planned = rotation.plan(keys, spec, now)
     if planned != keys:
         await _kube().merge_patch(path, {"data": rotation.secret_data_of(planned)})
+        events.post(body, "DKIMKeyRotated", _rotation_step(keys, planned))
         keys = planned
     message = f"selector {keys.active.selector}"
     if keys.next is not None:
         switch = keys.next.created + rotation.overlap(spec.dkim_rotation)
         message += f"; next {keys.next.selector} published, signs from {switch:%Y-%m-%d %H:%M} UTC"
     return keys, reconcile.ok("DKIMReady", "KeyReady", message)
+
+
+def _rotation_step(before: rotation.KeySet, after: rotation.KeySet) -> str:
+    if after.active.selector != before.active.selector:
+        return (
+            f"key {after.active.selector} signs now; {before.active.selector} stays "
+            "published for mail in flight"
+        )
+    if after.next is not None and before.next is None:
+        return f"next key {after.next.selector} made and published; it signs after the overlap"
+    if before.previous is not None and after.previous is None:
+        return f"old key {before.previous.selector} retired: remove its DNS record"
+    return "DKIM keys updated"
 
 
 async def _publish(body: kopf.Body, spec: specs.DomainSpec, found: list) -> str:
@@ -173,10 +267,15 @@ async def _publish(body: kopf.Body, spec: specs.DomainSpec, found: list) -> str:
     path = object_path(DNS_ENDPOINT_VERSION, DNS_ENDPOINT_PLURAL, namespace, name)
     current = await kube.get(path)
     if current is None:
-        await kube.create(
-            object_path(DNS_ENDPOINT_VERSION, DNS_ENDPOINT_PLURAL, namespace), desired
-        )
-    elif current.get("spec") != desired["spec"]:
+        try:
+            await kube.create(
+                object_path(DNS_ENDPOINT_VERSION, DNS_ENDPOINT_PLURAL, namespace), desired
+            )
+        except KubeError as exc:
+            if exc.status != 409:
+                raise
+            current = await kube.get(path)  # made meanwhile (a resync and a handler)
+    if current is not None and current.get("spec") != desired["spec"]:
         await kube.merge_patch(path, {"spec": desired["spec"]})
     return f"published through DNSEndpoint {name}"
 
@@ -188,6 +287,8 @@ async def reconcile_domain(body: kopf.Body, logger: logging.Logger) -> None:
     try:
         spec = specs.domain_spec(dict(body.get("spec") or {}))
     except specs.InvalidSpec as exc:
+        _mta().observe(body.meta.namespace, body.meta.name, None)
+        _verify(body, None)
         invalid = Condition("Ready", FALSE, "InvalidSpec", str(exc))
         desired = {
             "conditions": reconcile.merge_conditions(current, [invalid], generation, now),
@@ -196,6 +297,7 @@ async def reconcile_domain(body: kopf.Body, logger: logging.Logger) -> None:
         await _write_status(path, current, desired)
         raise kopf.PermanentError(f"invalid MailDomain: {exc}") from None
 
+    _mta().observe(body.meta.namespace, body.meta.name, spec.domain)
     keys, dkim_cond = await _dkim_keys(body, spec, now)
     key = keys.active if keys is not None else None
     if key is not None:
@@ -216,10 +318,12 @@ async def reconcile_domain(body: kopf.Body, logger: logging.Logger) -> None:
 
     backend_error: BackendError | None = None
     try:
-        await _backend().put_domain(spec)
+        answers = [await _backend().put_domain(spec)]
         if key is not None:
-            await _backend().put_dkim_key(spec.domain, key)
+            answers.append(await _backend().put_dkim_key(spec.domain, key))
         backend_cond = reconcile.ok("BackendSynced", "Synced", f"domain {spec.domain}")
+        if any(a.get("changed") for a in answers):
+            events.post(body, "BackendSynced", f"the backend's domain {spec.domain} updated")
     except BackendError as exc:
         backend_error = exc
         reason = "BackendRefused" if exc.refused else "BackendUnavailable"
@@ -238,8 +342,19 @@ async def reconcile_domain(body: kopf.Body, logger: logging.Logger) -> None:
         generation=generation,
         now=now,
         next_key=keys.next if keys is not None else None,
+        mta=_mta().condition(spec.domain),
     )
+    verified = _last_verified(body)
+    if verified is not None:
+        desired["conditions"] = conditions.put(
+            desired["conditions"], verified, generation=generation, now=now
+        )
     await _write_status(path, current, desired)
+    _verify(body, found)
+    if found:
+        changed = events.records_changed(current.get("dnsRecords"), desired["dnsRecords"])
+        if changed:
+            events.post(body, "DNSRecordsChanged", f"publish: {changed}")
     if backend_error is not None:
         delay = 60 if backend_error.refused else RETRY_SECONDS
         raise kopf.TemporaryError(str(backend_error), delay=delay)
@@ -271,6 +386,8 @@ async def maildomain_resync(body: kopf.Body, logger: logging.Logger, **_: Any) -
 @kopf.on.delete(GROUP, VERSION, "maildomains")
 async def maildomain_deleted(body: kopf.Body, logger: logging.Logger, **_: Any) -> None:
     namespace, name = body.meta.namespace, body.meta.name
+    _mta().observe(namespace, name, None)  # a domain being deleted leaves the MTA
+    _verify(body, None)
     try:
         spec = specs.domain_spec(dict(body.get("spec") or {}))
     except specs.InvalidSpec:
@@ -290,7 +407,13 @@ async def maildomain_deleted(body: kopf.Body, logger: logging.Logger, **_: Any) 
         )
         desired = {"conditions": reconcile.merge_conditions(current, [waiting], None, _now())}
         await _write_status(path, current, desired)
+        # One Event per change of the list, not one per retry (the body a retry is given
+        # may predate the last status write: remembered here instead).
+        if REFUSED_DELETIONS.get(body.meta.uid) != waiting.message:
+            REFUSED_DELETIONS[body.meta.uid] = waiting.message
+            events.post(body, "DeletionRefused", waiting.message, warning=True)
         raise kopf.TemporaryError(f"Mailboxes still use this domain: {users}", delay=5)
+    REFUSED_DELETIONS.pop(body.meta.uid, None)
     try:
         await _backend().delete_domain(spec.domain, spec.deletion_policy)
     except BackendError as exc:
@@ -331,8 +454,14 @@ async def reconcile_mailbox(body: kopf.Body, logger: logging.Logger) -> None:
     else:
         domain = str((domain_body.get("spec") or {}).get("domain", ""))
         try:
-            await _backend().put_mailbox(f"{spec.local_part}@{domain}", spec)
+            answer = await _backend().put_mailbox(f"{spec.local_part}@{domain}", spec)
             cond = reconcile.ok("BackendSynced", "Synced", f"{spec.local_part}@{domain}")
+            if answer.get("changed"):
+                events.post(
+                    body,
+                    "BackendSynced",
+                    f"the backend's mailbox {spec.local_part}@{domain} updated",
+                )
         except BackendError as exc:
             reason = "BackendRefused" if exc.refused else "BackendUnavailable"
             metrics.BACKEND_ERRORS.labels("Mailbox", reason).inc()

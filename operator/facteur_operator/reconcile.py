@@ -10,15 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from facteur.domains.dnsrecords import Record
-from facteur_operator.conditions import TRUE, UNKNOWN, Condition, merge, ready
+from facteur_operator.conditions import TRUE, Condition, merge, ready
 from facteur_operator.dkim import DkimKey
+from facteur_operator.mta_objects import NOT_MANAGED
 from facteur_operator.specs import DomainSpec, MailboxSpec
-
-# Postfix Deployments are not made by this version of the operator yet: MTAReady stays
-# Unknown and Ready does not wait for it.
-MTA_NOT_MANAGED = Condition(
-    "MTAReady", UNKNOWN, "NotManaged", "this operator version does not deploy Postfix yet"
-)
 
 
 def domain_status(
@@ -34,14 +29,17 @@ def domain_status(
     generation: int | None,
     now: datetime,
     next_key: DkimKey | None = None,
+    mta: Condition = NOT_MANAGED,
 ) -> dict:
+    """``mta``: MTAReady, waited for unless the operator does not manage the MTA."""
     parts = [dkim, dns, backend]
+    waited = [*parts, mta] if mta.reason != NOT_MANAGED.reason else parts
     conditions = merge(
         current.get("conditions"),
         [
-            ready(parts, ready_message=f"{spec.domain} is configured; publish status.dnsRecords"),
+            ready(waited, ready_message=ready_message(spec.domain)),
             *parts,
-            MTA_NOT_MANAGED,
+            mta,
         ],
         generation=generation,
         now=now,
@@ -59,6 +57,10 @@ def domain_status(
         if next_key is not None:
             status["dkim"]["nextSelector"] = next_key.selector
     return status
+
+
+def ready_message(domain: str) -> str:
+    return f"{domain} is configured; publish status.dnsRecords"
 
 
 def mailbox_status(

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from facteur_operator.dns_verify import VerifySettings
+from facteur_operator.mta_settings import MtaSettings
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -16,6 +19,8 @@ class Settings:
     kube_server: str  # empty: in-cluster service account, else kubeconfig
     metrics_port: int  # 0: no /metrics
     metrics_addr: str
+    mta: MtaSettings  # the Postfix objects (mta_settings.py)
+    dns_verify: VerifySettings  # live DNS checks (dns_verify.py)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -29,4 +34,10 @@ class Settings:
             kube_server=env.get("FACTEUR_OPERATOR_KUBE_SERVER", ""),
             metrics_port=int(env.get("FACTEUR_OPERATOR_METRICS_PORT") or 0),
             metrics_addr=env.get("FACTEUR_OPERATOR_METRICS_ADDR", "0.0.0.0"),  # noqa: S104
+            mta=MtaSettings.from_env(
+                env,
+                mx_host=env.get("FACTEUR_OPERATOR_MX_HOST", ""),
+                backend_url=env.get("FACTEUR_BACKEND_URL", "http://127.0.0.1:8000").rstrip("/"),
+            ),
+            dns_verify=VerifySettings.from_env(env),
         )

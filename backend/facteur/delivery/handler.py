@@ -83,16 +83,16 @@ class DeliveryHandler:
             return replies.TOO_MANY_RECIPIENTS
         try:
             # A remembered address needs no thread (nor the database); others go ask.
-            known = remembered_destination(address) is not None or await self._in_thread(
-                services.recipient_known, address
+            destination = remembered_destination(address) or await self._in_thread(
+                services.recipient_destination, address
             )
         except Exception:
             log.exception("%s: recipient check failed", face)
             metrics.RECIPIENTS.labels(face, metrics.TEMP_FAILED).inc()
             return replies.TEMPORARY_FAILURE
-        if not known:
+        if destination is None or destination.disabled:
             metrics.RECIPIENTS.labels(face, metrics.REJECTED).inc()
-            return replies.UNKNOWN_RECIPIENT
+            return replies.UNKNOWN_RECIPIENT if destination is None else replies.MAILBOX_DISABLED
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         return replies.RECIPIENT_OK

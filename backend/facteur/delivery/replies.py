@@ -9,6 +9,8 @@ from __future__ import annotations
 RECIPIENT_OK = "250 2.1.5 Recipient OK"
 DELIVERED = "250 2.0.0 Delivered"
 UNKNOWN_RECIPIENT = "550 5.1.1 No such mailbox here"
+# RFC 3463 X.2.1: the mailbox exists but takes no mail (retained after its Mailbox went).
+MAILBOX_DISABLED = "550 5.2.1 Mailbox disabled, not accepting messages"
 TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
 TEMPORARY_FAILURE = "451 4.3.0 Temporary failure, please try again later"
 MESSAGE_TOO_BIG = "552 5.3.4 Message too big"

@@ -10,18 +10,18 @@ from __future__ import annotations
 from django.db import close_old_connections
 
 from facteur.ingest.batch import Received, ingest_batch
-from facteur.ingest.recipients import destination_for
+from facteur.ingest.recipients import Destination, destination_for
 from facteur.ingest.services import IngestResult
 
 
-def recipient_known(address: str) -> bool:
-    """Whether ``address`` reaches a mailbox (directly or through an alias).
+def recipient_destination(address: str) -> Destination | None:
+    """The mailbox ``address`` reaches (directly or through an alias), or None.
 
     The same short-lived cache as ingest's: the DATA that follows finds it warm.
     """
     close_old_connections()
     try:
-        return destination_for(address) is not None
+        return destination_for(address)
     finally:
         close_old_connections()
 

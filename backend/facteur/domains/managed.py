@@ -59,10 +59,11 @@ def domain_upsert(*, name: str, admins: list[str]) -> Result:
     domain, changed = MailDomain.objects.select_for_update().get_or_create(
         name=clean, defaults={"managed": True}
     )
-    if not domain.managed:
-        # A domain made by hand (CLI, webmail) that a MailDomain now declares: adopted.
-        domain.managed = True
-        domain.save(update_fields=["managed"])
+    if not domain.managed or domain.is_disabled:
+        # A domain made by hand (CLI, webmail) that a MailDomain now declares: adopted;
+        # one retained when its MailDomain went, declared again: enabled.
+        domain.managed, domain.is_disabled = True, False
+        domain.save(update_fields=["managed", "is_disabled"])
         changed = True
     users, created = _users(admins)
     current = set(domain.admins.values_list("user_id", flat=True))
@@ -79,14 +80,16 @@ def domain_upsert(*, name: str, admins: list[str]) -> Result:
 @transaction.atomic
 def domain_release(*, name: str, policy: str) -> bool:
     """The MailDomain is gone. ``Retain``: the domain and its mail stay, no longer
-    managed; ``Delete``: the domain goes (its Mailboxes went first). False when absent."""
+    managed, disabled (no mail in or out); ``Delete``: the domain goes (its Mailboxes
+    went first). False when absent."""
     domain = MailDomain.objects.select_for_update().filter(name=clean_domain_name(name)).first()
     if domain is None:
         return False
     if policy == DELETE:
         domain_delete(domain=domain)
     else:
-        MailDomain.objects.filter(pk=domain.pk).update(managed=False)
+        domain.managed, domain.is_disabled = False, True
+        domain.save(update_fields=["managed", "is_disabled"])  # signals: caches forget it
     return True
 
 
@@ -166,7 +169,7 @@ def mailbox_upsert(
         )
         changed = True
     else:
-        fields = {"kind": kind, "display_name": display_name, "managed": True}
+        fields = {"kind": kind, "display_name": display_name, "managed": True, "is_disabled": False}
         stale = [f for f, v in fields.items() if getattr(mailbox, f) != v]
         if stale:
             for f in stale:
@@ -218,13 +221,15 @@ def _sync_access(mailbox: Mailbox, grants: list[Grant]) -> bool:
 
 @transaction.atomic
 def mailbox_release(*, domain: MailDomain, local_part: str, policy: str) -> bool:
-    """The Mailbox is gone. ``Retain``: the mailbox and its mail stay, no longer managed;
-    ``Delete``: the mailbox, its mail, aliases and accesses go. False when absent."""
+    """The Mailbox is gone. ``Retain``: the mailbox and its mail stay, no longer managed,
+    disabled (no mail in or out, still readable); ``Delete``: the mailbox, its mail,
+    aliases and accesses go. False when absent."""
     mailbox = Mailbox.objects.filter(domain=domain, local_part=clean_local_part(local_part)).first()
     if mailbox is None:
         return False
     if policy == DELETE:
         mailbox_delete(mailbox=mailbox, delete_mail=True)
     else:
-        Mailbox.objects.filter(pk=mailbox.pk).update(managed=False)
+        mailbox.managed, mailbox.is_disabled = False, True
+        mailbox.save(update_fields=["managed", "is_disabled"])  # signals: caches forget it
     return True

@@ -15,6 +15,9 @@ class MailDomain(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=253, unique=True)
     managed = models.BooleanField(default=False)
+    # Disabled (its MailDomain deleted with deletionPolicy Retain): no mail in or out for
+    # any of its mailboxes; everything stored stays readable.
+    is_disabled = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -50,6 +53,9 @@ class Mailbox(models.Model):
     )
     display_name = models.CharField(max_length=200, blank=True)
     managed = models.BooleanField(default=False)
+    # Disabled (its Mailbox deleted with deletionPolicy Retain): refuses inbound mail and
+    # sends nothing; its mail stays readable by those with access.
+    is_disabled = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -63,6 +69,11 @@ class Mailbox(models.Model):
     @property
     def address(self) -> str:
         return f"{self.local_part}@{self.domain.name}"
+
+    @property
+    def accepts_mail(self) -> bool:
+        """Neither it nor its domain is disabled."""
+        return not (self.is_disabled or self.domain.is_disabled)
 
 
 class MailboxAlias(models.Model):

@@ -12,6 +12,8 @@ class MailboxSerializer(serializers.ModelSerializer):
     role = serializers.SerializerMethodField()
     unread_count = serializers.IntegerField(read_only=True, default=0)
     total_count = serializers.IntegerField(read_only=True, default=0)
+    # Disabled (itself or its domain): no mail in or out; what it holds stays readable.
+    is_disabled = serializers.SerializerMethodField()
 
     class Meta:
         model = Mailbox
@@ -24,6 +26,7 @@ class MailboxSerializer(serializers.ModelSerializer):
             "display_name",
             "aliases",
             "managed",
+            "is_disabled",
             "role",
             "unread_count",
             "total_count",
@@ -32,6 +35,9 @@ class MailboxSerializer(serializers.ModelSerializer):
 
     def get_aliases(self, mailbox: Mailbox) -> list[str]:
         return [alias.address for alias in mailbox.aliases.all()]
+
+    def get_is_disabled(self, mailbox: Mailbox) -> bool:
+        return not mailbox.accepts_mail
 
     def get_role(self, mailbox: Mailbox) -> str | None:
         roles = self.context.get("roles")
@@ -68,5 +74,5 @@ class MailDomainSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = MailDomain
-        fields = ["id", "name", "managed", "mailbox_count", "created_at"]
+        fields = ["id", "name", "managed", "is_disabled", "mailbox_count", "created_at"]
         read_only_fields = fields

@@ -30,6 +30,7 @@ class Destination:
     address: str
     # The mailbox's address and its aliases, lower case: mail from these is its own.
     own_addresses: frozenset[str]
+    disabled: bool = False  # the mailbox or its domain: inbound mail is refused
 
 
 _lock = threading.Lock()
@@ -53,6 +54,7 @@ def destination_for(address: str) -> Destination | None:
         own_addresses=frozenset(
             {mailbox.address.lower(), *(f"{local}@{domain}".lower() for local, domain in aliases)}
         ),
+        disabled=not mailbox.accepts_mail,
     )
     with _lock:
         if len(_entries) >= MAX_ENTRIES:

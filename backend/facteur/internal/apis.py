@@ -44,5 +44,7 @@ class MtaRecipientApi(InternalApi):
                 "address": address,
                 "exists": mailbox is not None,
                 "mailbox": str(mailbox.pk) if mailbox is not None else None,
+                # It exists but takes no mail: the policy service refuses it as such.
+                "disabled": mailbox is not None and not mailbox.accepts_mail,
             }
         )

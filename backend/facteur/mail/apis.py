@@ -540,6 +540,8 @@ class DraftSendApi(APIView):
             message = sending.message_send_request(draft=draft, send_at=data.get("send_at"))
         except sending.MessageTooLarge as exc:
             raise PayloadTooLarge(str(exc)) from None
+        except sending.MailboxDisabled as exc:
+            raise Conflict(str(exc)) from None
         return _draft_response(message, request, status.HTTP_202_ACCEPTED)
 
 
@@ -584,7 +586,7 @@ class MessageRetrySendApi(APIView):
         _require_mailbox_sender(roles, message.mailbox_id)
         try:
             message = sending.message_send_retry(message=message)
-        except sending.NothingToRetry as exc:
+        except (sending.NothingToRetry, sending.MailboxDisabled) as exc:
             raise Conflict(str(exc)) from None
         return _draft_response(message, request, status.HTTP_202_ACCEPTED)
 

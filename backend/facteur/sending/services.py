@@ -30,6 +30,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from facteur.blobs.services import blob_put, blob_read
+from facteur.domains.models import Mailbox
 from facteur.ingest.recipients import destination_for
 from facteur.ingest.services import Outcome, ingest_message
 from facteur.mail.models import DeliveryStatus, Message, MessageRecipient
@@ -54,6 +55,18 @@ DONE = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.FAILED)
 
 class MessageTooLarge(Exception):
     """The attachments alone exceed FACTEUR_MAX_MESSAGE_SIZE."""
+
+
+class MailboxDisabled(Exception):
+    """The mailbox or its domain is disabled: it sends nothing (docs/operator.md)."""
+
+
+def _require_enabled(mailbox: Mailbox) -> None:
+    if not mailbox.accepts_mail:
+        raise MailboxDisabled(
+            f"The mailbox {mailbox.address} is disabled: it neither sends nor receives mail "
+            "(its messages stay readable)."
+        )
 
 
 class SendNotCancellable(Exception):
@@ -102,6 +115,7 @@ def message_send_request(*, draft: Message, send_at: datetime | None = None) -> 
     draft = Message.objects.select_for_update().select_related("mailbox__domain").get(pk=draft.pk)
     if not draft.is_draft:
         raise ValidationError("Only drafts can be sent.", code="not_draft")
+    _require_enabled(draft.mailbox)
     now = timezone.now()
     if send_at is None:
         send_at = now + timedelta(seconds=settings.FACTEUR_SEND_UNDO_SECONDS)
@@ -270,10 +284,15 @@ def _send(message_id: object) -> float | None:
     raw = _store_raw(message)
     signed = dkim_sign(raw=raw, domain=message.mailbox.domain)
 
-    is_local = {r.email: destination_for(r.email) is not None for r in due}
-    local = [r for r in due if is_local[r.email]]
-    remote = [r for r in due if not is_local[r.email]]
-    results: list[tuple[MessageRecipient, Reply, str]] = []
+    found = {r.email: destination_for(r.email) for r in due}
+    local = [r for r in due if found[r.email] is not None and not found[r.email].disabled]
+    remote = [r for r in due if found[r.email] is None]
+    results: list[tuple[MessageRecipient, Reply, str]] = [
+        # A local mailbox that is disabled refuses, as the delivery service would.
+        (r, Reply(550, "5.2.1 Mailbox disabled, not accepting messages"), DeliveryStatus.DELIVERED)
+        for r in due
+        if found[r.email] is not None and found[r.email].disabled
+    ]
     if local:
         result = ingest_message(raw=signed, recipients=[r.email for r in local])
         for recipient in local:
@@ -313,9 +332,12 @@ def message_send_retry(*, message: Message) -> Message:
     now; the sweeper measures a lost task from it). Recipients already sent or
     delivered are left alone.
     """
-    message = Message.objects.select_for_update().get(pk=message.pk)
+    message = (
+        Message.objects.select_for_update().select_related("mailbox__domain").get(pk=message.pk)
+    )
     if message.is_draft or not message.is_sender or message.send_at is None:
         raise NothingToRetry("This message was not sent.")
+    _require_enabled(message.mailbox)
     now = timezone.now()
     retried = message.recipients.filter(
         delivery_status__in=(DeliveryStatus.FAILED, DeliveryStatus.RETRYING)

@@ -47,6 +47,26 @@ def test_lmtp_data_reply_has_one_line_per_accepted_recipient(mailboxes):
     assert Message.objects.count() == 2
 
 
+def test_a_disabled_mailbox_or_domain_is_refused_at_rcpt(mailboxes):
+    from facteur.domains.models import Mailbox, MailDomain
+    from facteur.ingest.recipients import forget_destinations
+
+    Mailbox.objects.filter(pk=mailboxes.alice.pk).update(is_disabled=True)
+    forget_destinations()  # another process disabling it: seen within the cache's TTL
+    at_rcpt, at_data = _transaction(
+        DeliveryLMTP, ["alice@facteur.test", "a.liddell@facteur.test", "bob@facteur.test"],
+        make_mail(),
+    )  # fmt: skip
+    assert at_rcpt == [replies.MAILBOX_DISABLED, replies.MAILBOX_DISABLED, replies.RECIPIENT_OK]
+    assert replies.MAILBOX_DISABLED.startswith("550 5.2.1 ")
+    assert at_data == replies.DELIVERED
+    assert list(Message.objects.values_list("mailbox_id", flat=True)) == [mailboxes.bob.pk]
+    MailDomain.objects.update(is_disabled=True)
+    forget_destinations()
+    at_rcpt, _ = _transaction(DeliveryLMTP, ["bob@facteur.test"], make_mail())
+    assert at_rcpt == [replies.MAILBOX_DISABLED]
+
+
 def test_smtp_data_reply_is_one_line(mailboxes):
     at_rcpt, at_data = _transaction(
         DeliverySMTP, ["alice@facteur.test", "bob@facteur.test", "a.liddell@facteur.test"],

@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from facteur.domains import services as domain_services
+from facteur.domains.models import Mailbox, MailDomain
 from tests.api.test_authorization_matrix import PERSONAS
 from tests.conftest import World
 
@@ -45,7 +46,17 @@ def test_known_mailbox(world: World) -> None:
         "address": world.mailbox.address,
         "exists": True,
         "mailbox": str(world.mailbox.pk),
+        "disabled": False,
     }
+
+
+def test_disabled_mailbox_exists_but_is_disabled(world: World) -> None:
+    Mailbox.objects.filter(pk=world.mailbox.pk).update(is_disabled=True)
+    assert ask(world.mailbox.address).json()["disabled"] is True
+    Mailbox.objects.filter(pk=world.mailbox.pk).update(is_disabled=False)
+    MailDomain.objects.filter(pk=world.domain.pk).update(is_disabled=True)
+    answer = ask(world.mailbox.address).json()
+    assert (answer["exists"], answer["disabled"]) == (True, True)
 
 
 def test_address_is_case_insensitive(world: World) -> None:
@@ -64,7 +75,12 @@ def test_alias_resolves_to_its_mailbox(world: World) -> None:
 def test_unknown_address(world: World, address: str) -> None:
     response = ask(address)
     assert response.status_code == 200
-    assert response.json() == {"address": address, "exists": False, "mailbox": None}
+    assert response.json() == {
+        "address": address,
+        "exists": False,
+        "mailbox": None,
+        "disabled": False,
+    }
 
 
 @pytest.mark.parametrize("token", ["wrong", TOKEN + "x", ""])

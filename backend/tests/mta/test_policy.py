@@ -21,6 +21,7 @@ import pytest
 
 from facteur_mta import policy
 from facteur_mta.policy import (
+    DISABLED,
     DUNNO,
     UNAVAILABLE,
     BackendClient,
@@ -71,6 +72,17 @@ def test_decide() -> None:
     assert decide("a@b.test", True) == "DUNNO"
     assert decide("a@b.test", False) == "550 5.1.1 no such mailbox"
     assert decide("a@b.test", None) == "DEFER_IF_PERMIT 4.3.0 Service temporarily unavailable"
+    assert decide("a@b.test", DISABLED) == "550 5.2.1 mailbox disabled"
+
+
+def test_a_disabled_answer_is_kept_as_briefly_as_a_missing_one() -> None:
+    now = [100.0]
+    cache = RecipientCache(positive_ttl=30, negative_ttl=10, clock=lambda: now[0])
+    cache.put("off@t.test", DISABLED)
+    now[0] += 9
+    assert cache.get("off@t.test") == DISABLED
+    now[0] += 2
+    assert cache.get("off@t.test") is None
 
 
 def test_cache_ttls() -> None:

@@ -5,6 +5,8 @@ what Postfix hands it over LMTP.
 Scenarios, each by SMTP to Postfix's public port (postscreen in front of smtpd):
 - known mailbox and alias: 250 at RCPT, the message is stored in the mailbox;
 - unknown address in our domain: 550 5.1.1 at RCPT;
+- a disabled mailbox (retained after its Mailbox resource went), or one of a disabled
+  domain: 550 5.2.1 at RCPT, by its address and its alias, and nothing stored;
 - backend refusing the policy service (token mismatch): 451 4.3.0 at RCPT;
 - policy service down: 451 4.3.5 at RCPT (Postfix's default action);
 - another domain: 554 5.7.1 relay refused, although the client is on loopback;
@@ -128,6 +130,22 @@ def test_unknown_recipient_is_refused_at_rcpt(mta) -> None:
         550,
         b"5.1.1 <nobody@tenant.test>: Recipient address rejected: no such mailbox",
     )
+
+
+def test_disabled_mailbox_is_refused_at_rcpt(mta, mailbox) -> None:
+    # Addresses no earlier test asked about: the policy service caches its answers.
+    retired = factories.mailbox(mailbox.domain, "retired")
+    domain_services.alias_create(mailbox=retired, local_part="former")
+    Mailbox.objects.filter(pk=retired.pk).update(is_disabled=True)
+    client = smtp(mta)
+    for address in ("retired@tenant.test", "former@tenant.test"):
+        code, text = client.rcpt(address)
+        assert (code, text) == (
+            550,
+            f"5.2.1 <{address}>: Recipient address rejected: mailbox disabled".encode(),
+        )
+    client.quit()
+    assert not Message.objects.filter(mailbox=retired).exists()
 
 
 def test_backend_error_defers(mta, settings) -> None:

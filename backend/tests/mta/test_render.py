@@ -360,6 +360,26 @@ def test_out_cli_makes_the_sasldb_from_the_password_file(tmp_path: Path) -> None
     assert users.split() == ["backend@mta-out.tenant.test:", "userPassword"]
 
 
+@pytest.mark.skipif(not SASLPASSWD2, reason="needs saslpasswd2 (scripts/peers: sasl2-bin)")
+def test_the_sasldb_alone_for_a_configmap_pod(tmp_path: Path) -> None:
+    """``python3 -m facteur_mta.sasldb``: what the operator's MTA-out pod runs at start."""
+    secret = tmp_path / "password"
+    secret.write_text("s3cret\n")
+    sasldb = tmp_path / "sasl" / "sasldb2"
+    command = [
+        *(sys.executable, "-m", "facteur_mta.sasldb", "--password-file", str(secret)),
+        *("--path", str(sasldb), "--username", "facteur", "--realm", "out.tenant.test"),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    users = subprocess.run([SASLDBLISTUSERS2, "-f", str(sasldb)], capture_output=True,
+                           text=True, check=True).stdout  # fmt: skip
+    assert users.split() == ["facteur@out.tenant.test:", "userPassword"]
+    secret.write_text("")
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert result.returncode == 2 and "is empty" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

@@ -3,9 +3,10 @@ the server-side fields a real apiserver fills (see docs/operator.md, "The emulat
 
 kmock stores objects as they are sent. The apiserver also sets ``uid``,
 ``creationTimestamp``, ``namespace`` (from the URL), ``resourceVersion`` (bumped on every
-change), ``generation`` (bumped when ``spec`` changes), answers 201 to a create and 422
-when a JSON patch's ``test`` fails. ``ApiServer`` adds exactly that, and serves the CRDs of
-crds/ in discovery. Run it with ``running_api_server()`` in a thread of its own.
+change), ``generation`` (bumped when ``spec`` changes), a name from ``generateName``,
+answers 201 to a create and 422 when a JSON patch's ``test`` fails; a Deployment's status
+as its controller would write it once rolled out. ``ApiServer`` adds exactly that, and
+serves the CRDs of crds/ in discovery. Run it with ``running_api_server()`` in a thread of its own.
 """
 
 from __future__ import annotations
@@ -56,6 +57,20 @@ class ApiServer(kmock.KubernetesEmulator):
                 kind="DNSEndpoint", singular="dnsendpoint", namespaced=True, verbs=VERBS
             )
 
+    # --- the Deployment controller's part (kube-controller-manager) ---------------------
+    # No pods run here: a Deployment is rolled out the moment it is written, its status
+    # saying every replica is updated and available. A test that needs it unavailable
+    # patches its status subresource, which is left as written.
+    @staticmethod
+    def _rolled_out(spec: dict, generation: int) -> dict:
+        replicas = int((spec or {}).get("replicas", 1))
+        return {
+            "observedGeneration": generation,
+            **dict.fromkeys(
+                ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas"), replicas
+            ),
+        }
+
     def _kind(self, request: kmock.Request) -> tuple[str, str]:
         resource = request.resource
         info = self.resources[resource]
@@ -68,6 +83,9 @@ class ApiServer(kmock.KubernetesEmulator):
         data.setdefault("apiVersion", api_version)
         data.setdefault("kind", kind)
         meta = data.setdefault("metadata", {})
+        if not meta.get("name") and meta.get("generateName"):
+            # As the apiserver does (kopf posts its Events so): a random suffix.
+            meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
         if request.namespace:
             meta.setdefault("namespace", request.namespace)
         meta.update(
@@ -76,6 +94,8 @@ class ApiServer(kmock.KubernetesEmulator):
             generation=1,
             creationTimestamp=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         )
+        if request.resource.plural == "deployments":
+            data["status"] = self._rolled_out(data.get("spec") or {}, 1)
 
     def _fill_updated(self, request: kmock.Request) -> None:
         key = (request.resource, request.namespace, request.name)
@@ -93,6 +113,8 @@ class ApiServer(kmock.KubernetesEmulator):
         # The parsed body is the request's own (mutable) data: the emulator applies it next.
         if isinstance(request.data, dict):
             request.data.setdefault("metadata", {}).update(fields)
+            if request.resource.plural == "deployments" and "generation" in fields:
+                request.data["status"] = self._rolled_out(after["spec"], fields["generation"])
         else:
             request.data.extend(
                 {"op": "add", "path": f"/metadata/{k}", "value": v} for k, v in fields.items()

@@ -6,8 +6,10 @@ a hand-made domain is adopted; DKIM key PUT stores the key encrypted and active,
 a no-op, a new selector rotates, a clashing key on a selector is refused, garbage is
 refused; mailbox PUT creates it with aliases and accesses, re-PUT is a no-op, updates
 replace aliases/accesses exactly, an address taken elsewhere is refused; DELETE with
-Retain keeps everything unmanaged, with Delete removes it (mail included), and is 204
-when already gone; wrong/missing token 401 and every persona's session 401.
+Retain keeps everything unmanaged and disabled (idempotent; still readable; shown in the
+public API and to the MTA), a PUT of the resource coming back enables it again, with Delete
+removes it (mail included), and is 204 when already gone; wrong/missing token 401 and
+every persona's session 401.
 """
 
 from __future__ import annotations
@@ -242,6 +244,55 @@ def test_delete_retain_keeps_everything_unmanaged() -> None:
     assert mailbox.managed is False and mailbox.aliases.count() == 2
     assert Message.objects.filter(mailbox=mailbox).count() == 1
     assert MailDomain.objects.get(name="example.org").managed is False
+
+
+@pytest.mark.django_db
+def test_retain_disables_idempotently_and_the_resource_coming_back_enables() -> None:
+    call("put", "domains/example.org/", {"admins": []})
+    call("put", "mailboxes/contact@example.org/", MAILBOX)
+    for _ in range(2):  # a retried deletion: the same state, still 204
+        assert call("delete", "mailboxes/contact@example.org/").status_code == 204
+        mailbox = Mailbox.objects.get(local_part="contact")
+        assert (mailbox.is_disabled, mailbox.managed, mailbox.accepts_mail) == (True, False, False)
+    for _ in range(2):
+        assert call("delete", "domains/example.org/?deletionPolicy=Retain").status_code == 204
+        assert MailDomain.objects.get(name="example.org").is_disabled is True
+    # The MailDomain and the Mailbox declared again: enabled and managed, a change.
+    assert call("put", "domains/example.org/", {"admins": []}).json()["changed"] is True
+    domain = MailDomain.objects.get(name="example.org")
+    assert (domain.is_disabled, domain.managed) == (False, True)
+    assert call("put", "mailboxes/contact@example.org/", MAILBOX).json()["changed"] is True
+    mailbox.refresh_from_db()
+    assert (mailbox.is_disabled, mailbox.managed, mailbox.accepts_mail) == (False, True, True)
+    assert call("put", "mailboxes/contact@example.org/", MAILBOX).json()["changed"] is False
+
+
+@pytest.mark.django_db
+def test_a_disabled_mailbox_stays_readable_and_says_so() -> None:
+    call("put", "domains/example.org/", {"admins": []})
+    call("put", "mailboxes/contact@example.org/", MAILBOX)
+    mailbox = Mailbox.objects.get(local_part="contact")
+    message = factories.message_create(mailbox)
+    call("delete", "mailboxes/contact@example.org/")
+    client = Client()
+    client.force_login(User.objects.get(email="bob@example.org"))  # editor
+    listed = client.get("/api/v1.0/mailboxes/").json()
+    (entry,) = [m for m in listed if m["address"] == "contact@example.org"]
+    assert entry["is_disabled"] is True
+    read = client.get(f"/api/v1.0/messages/{message.pk}/")
+    assert read.status_code == 200, read.content
+    # The internal recipient check tells the MTA it is there, but disabled.
+    answer = (
+        Client()
+        .get("/api/v1.0/mta/recipients/hello@example.org/", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+        .json()
+    )
+    assert (answer["exists"], answer["disabled"]) == (True, True)
+    # A domain disabled disables its mailboxes too.
+    call("put", "mailboxes/contact@example.org/", MAILBOX)
+    MailDomain.objects.filter(name="example.org").update(is_disabled=True)
+    listed = client.get("/api/v1.0/mailboxes/").json()
+    assert [m["is_disabled"] for m in listed if m["address"] == "contact@example.org"] == [True]
 
 
 @pytest.mark.django_db

@@ -35,6 +35,8 @@ from facteur_operator import dkim as operator_dkim
 from tests.net import free_port
 from tests.operator import crds
 from tests.operator.emulator import ApiServer, running_api_server
+from tests.operator.test_dns_verify import publish
+from tests.sending.dns_server import DnsServer, Zone
 
 TOKEN = "operator-e2e-token-0123456789"
 NS = "mail"
@@ -57,7 +59,7 @@ class Cluster:
         return response.json()
 
     def get(self, path: str) -> dict | None:
-        response = requests.get(f"{self.url}{path}", timeout=5)
+        response = requests.get(f"{self.url}{path}", timeout=15)  # a loaded 2-core machine
         return None if response.status_code == 404 else response.json()
 
     def patch(self, plural: str, name: str, body: dict) -> None:
@@ -170,8 +172,25 @@ def backend_proxy(live_server) -> Iterator[BackendProxy]:
 
 
 @pytest.fixture
+def dns_server() -> Iterator[DnsServer]:
+    with DnsServer(Zone()) as server:
+        yield server
+
+
+@pytest.fixture
+def operator_env(request) -> dict[str, str]:
+    """More environment for the operator: a test sets it with indirect parametrisation
+    (``DNS_ZONE``: the loopback DNS server of ``dns_server`` as its resolver)."""
+    env = dict(getattr(request, "param", {}))
+    if env.pop("DNS_ZONE", None):
+        server = request.getfixturevalue("dns_server")
+        env["FACTEUR_OPERATOR_DNS_RESOLVERS"] = f"127.0.0.1:{server.port}"
+    return env
+
+
+@pytest.fixture
 def cluster(
-    backend_proxy: BackendProxy, settings, monkeypatch, transactional_db
+    backend_proxy: BackendProxy, settings, monkeypatch, transactional_db, operator_env
 ) -> Iterator[Cluster]:
     settings.FACTEUR_SERVICE_TOKEN = TOKEN
     cache.delete("throttle_operator_127.0.0.1")
@@ -185,6 +204,9 @@ def cluster(
         monkeypatch.setenv("FACTEUR_OPERATOR_METRICS_ADDR", "127.0.0.1")
         # Read when the handlers are imported (timer intervals): a fast resync for the tests.
         monkeypatch.setenv("FACTEUR_OPERATOR_RESYNC_SECONDS", str(RESYNC))
+        monkeypatch.setenv("FACTEUR_OPERATOR_MTA_DEBOUNCE_SECONDS", "0.2")
+        for key, value in operator_env.items():
+            monkeypatch.setenv(key, value)
         import kopf
 
         import facteur_operator.handlers  # noqa: F401
@@ -227,6 +249,16 @@ def mailbox_body(name: str, local: str, **spec: Any) -> dict:
     }
 
 
+def events_of(cluster: Cluster, name: str) -> list[dict]:
+    """The Kubernetes Events about the object ``name`` of the test namespace."""
+    found = cluster.get(f"/api/v1/namespaces/{NS}/events") or {}
+    return [e for e in found.get("items", []) if e["involvedObject"]["name"] == name]
+
+
+def reasons(cluster: Cluster, name: str) -> list[str]:
+    return [e["reason"] for e in events_of(cluster, name)]
+
+
 def ready(cluster: Cluster, plural: str, name: str, status: str = "True") -> dict:
     return until(
         cluster,
@@ -246,7 +278,7 @@ def test_a_new_maildomain_becomes_ready(cluster: Cluster) -> None:
         "DKIMReady": "True",
         "DNSReady": "True",
         "BackendSynced": "True",
-        "MTAReady": "Unknown",
+        "MTAReady": "True",
     }
     # The DKIM key lives in a Secret the MailDomain owns.
     secret = cluster.get(f"/api/v1/namespaces/{NS}/secrets/example-org-dkim")
@@ -284,6 +316,16 @@ def test_a_new_maildomain_becomes_ready(cluster: Cluster) -> None:
     assert 'facteur_operator_reconciles_total{kind="MailDomain",result="ok"}' in exposed
     assert 'facteur_operator_dkim_key_age_seconds{name="example-org",namespace="mail"}' in exposed
     assert "facteur_operator_reconcile_duration_seconds_bucket" in exposed
+    # Events on what changed: the key, the records to publish, the backend.
+    wait_for("the events", lambda: {"DKIMKeyCreated", "DNSRecordsChanged", "BackendSynced"}
+             <= set(reasons(cluster, "example-org")))  # fmt: skip
+    posted = {e["reason"]: e for e in events_of(cluster, "example-org")}
+    assert posted["DKIMKeyCreated"]["message"] == (
+        f"ed25519-sha256 key {key.selector} in Secret example-org-dkim"
+    )
+    assert posted["DNSRecordsChanged"]["type"] == "Normal"
+    assert "+ MX example.org." in posted["DNSRecordsChanged"]["message"]
+    assert posted["DNSRecordsChanged"]["involvedObject"]["uid"] == created["metadata"]["uid"]
 
 
 def test_mailboxes_converge_and_steady_state_writes_nothing(cluster: Cluster) -> None:
@@ -350,14 +392,18 @@ def test_deletion_waits_for_mailboxes_and_follows_the_policies(cluster: Cluster)
     )
     assert "gone, kept" in waiting["message"]
     assert MailDomain.objects.filter(name="example.org", managed=True).exists()
+    time.sleep(6)  # the deletion is retried every 5 s: one Event, not one per retry
+    refused = [e for e in events_of(cluster, "example-org") if e["reason"] == "DeletionRefused"]
+    assert len(refused) == 1 and refused[0]["type"] == "Warning"
     cluster.delete("mailboxes", "gone")
     cluster.delete("mailboxes", "kept")
     wait_for("the domain to go", lambda: cluster.get(f"{CR}/maildomains/example-org") is None)
     # Delete removed "gone"; Retain kept "kept" and the domain, no longer managed.
     assert not Mailbox.objects.filter(local_part="gone").exists()
     kept = Mailbox.objects.get(local_part="kept")
-    assert not kept.managed
-    assert not MailDomain.objects.get(name="example.org").managed
+    assert not kept.managed and kept.is_disabled
+    retained = MailDomain.objects.get(name="example.org")
+    assert not retained.managed and retained.is_disabled
 
 
 def test_invalid_specs_get_a_clear_condition_and_delete_nothing(cluster: Cluster) -> None:
@@ -424,8 +470,9 @@ def test_a_lost_dkim_secret_is_made_again_under_a_new_selector(cluster: Cluster)
 VERBS = {"FETCH": "get", "LIST": "list", "WATCH": "watch", "CREATE": "create", "DELETE": "delete"}
 
 
-def _operator_calls(cluster: Cluster) -> set[tuple[str, str, str]]:
-    """(API group, resource[/subresource], verb) of every API call kopf or the handlers made."""
+def _operator_calls(cluster: Cluster) -> set[tuple[str, str, str, str]]:
+    """(namespace or "", API group, resource[/subresource], verb) of every API call kopf or
+    the handlers made."""
     calls = set()
     for request in list(cluster.emulator):
         agent = request.headers.get("User-Agent", "")
@@ -440,20 +487,31 @@ def _operator_calls(cluster: Cluster) -> set[tuple[str, str, str]]:
         resource = request.resource.plural + (
             f"/{request.subresource}" if request.subresource else ""
         )
-        calls.add((request.resource.group or "", resource, verb))
+        calls.add((request.namespace or "", request.resource.group or "", resource, verb))
     return calls
 
 
-def _granted() -> set[tuple[str, str, str]]:
-    docs = yaml.safe_load_all((crds.ROOT / "operator" / "deploy" / "rbac.yaml").read_text())
-    (role,) = [d for d in docs if d["kind"] == "ClusterRole"]
-    return {
-        (group, resource, verb)
-        for rule in role["rules"]
-        for group in rule["apiGroups"]
-        for resource in rule["resources"]
-        for verb in rule["verbs"]
+def _granted() -> tuple[set[tuple[str, str, str]], set[tuple[str, str, str, str]]]:
+    """The ClusterRole's grants (any namespace) and the Roles' (their namespace only)."""
+    docs = list(yaml.safe_load_all((crds.ROOT / "operator" / "deploy" / "rbac.yaml").read_text()))
+
+    def grants(role: dict) -> set[tuple[str, str, str]]:
+        return {
+            (group, resource, verb)
+            for rule in role["rules"]
+            for group in rule["apiGroups"]
+            for resource in rule["resources"]
+            for verb in rule["verbs"]
+        }
+
+    (cluster_role,) = [d for d in docs if d["kind"] == "ClusterRole"]
+    roles = {
+        (d["metadata"]["namespace"], *grant)
+        for d in docs
+        if d["kind"] == "Role"
+        for grant in grants(d)
     }
+    return grants(cluster_role), roles
 
 
 SECRET = f"/api/v1/namespaces/{NS}/secrets/example-org-dkim"
@@ -506,6 +564,13 @@ def test_dkim_key_rotation(cluster: Cluster) -> None:
     assert dkim_names(domain) == {f"{second}._domainkey.example.org."}
     assert not any(k.startswith("previous.") for k in cluster.get(SECRET)["data"])
     assert condition(domain, "Ready")["status"] == "True"
+    rotated = [e["message"] for e in events_of(cluster, "example-org")
+               if e["reason"] == "DKIMKeyRotated"]  # fmt: skip
+    assert rotated == [
+        f"next key {second} made and published; it signs after the overlap",
+        f"key {second} signs now; {first} stays published for mail in flight",
+        f"old key {first} retired: remove its DNS record",
+    ]
 
 
 def test_the_rbac_manifest_allows_every_call_and_no_more(cluster: Cluster) -> None:
@@ -514,6 +579,17 @@ def test_the_rbac_manifest_allows_every_call_and_no_more(cluster: Cluster) -> No
     ready(cluster, "maildomains", "example-org")
     cluster.create("mailboxes", mailbox_body("contact", "contact", aliases=["hello"]))
     ready(cluster, "mailboxes", "contact")
+    # A second domain: the MTA's ConfigMaps and Deployments are patched; a Service changed
+    # by hand is put back.
+    cluster.create("maildomains", other_domain("example-net", "example.net"))
+    wait_for("example.net in MTA-in", lambda: "example.net" in mta_config(cluster, "in"))
+    cluster_patch(cluster, f"{MTA}/services/facteur-mta-in", {"spec": {"type": "ClusterIP"}})
+    until(
+        cluster,
+        f"{MTA}/services/facteur-mta-in",
+        "the Service put back",
+        lambda s: s["spec"]["type"] == "LoadBalancer",
+    )
     age_secret(cluster, "created", days=179)  # a rotation begins: the Secret is patched
     until(
         cluster,
@@ -537,10 +613,181 @@ def test_the_rbac_manifest_allows_every_call_and_no_more(cluster: Cluster) -> No
     )
     cluster.delete("mailboxes", "contact")
     cluster.delete("maildomains", "example-org")
+    cluster.delete("maildomains", "example-net")
     wait_for("the domain to go", lambda: cluster.get(f"{CR}/maildomains/example-org") is None)
-    calls, granted = _operator_calls(cluster), _granted()
-    assert calls - granted == set()
-    # Least privilege: every permission is used. Events excepted: kopf posts them on a
-    # real cluster, and posted none against the emulator (docs/operator.md).
-    unused = {g for g in granted - calls if g[1] != "events"}
+    calls, (cluster_wide, namespaced) = _operator_calls(cluster), _granted()
+    refused = {c for c in calls if c[1:] not in cluster_wide and c not in namespaced}
+    assert refused == set()
+    # Least privilege: every permission is used.
+    used = {c[1:] for c in calls}
+    unused = (cluster_wide - used) | (namespaced - calls)
     assert unused == set()
+
+
+# --- Postfix: the MTA objects ------------------------------------------------------------
+
+MTA = "/api/v1/namespaces/facteur"
+DEPLOYMENTS = "/apis/apps/v1/namespaces/facteur/deployments"
+
+
+def other_domain(name: str, domain: str) -> dict:
+    return {**DOMAIN, "metadata": {"name": name}, "spec": {"domain": domain}}
+
+
+def cluster_patch(cluster: Cluster, path: str, body: dict) -> None:
+    response = requests.patch(
+        f"{cluster.url}{path}",
+        json=body,
+        headers={"Content-Type": "application/merge-patch+json"},
+        timeout=5,
+    )
+    assert response.status_code == 200, response.text
+
+
+def mta_config(cluster: Cluster, role: str) -> str:
+    found = cluster.get(f"{MTA}/configmaps/facteur-mta-{role}")
+    return (found or {}).get("data", {}).get("main.cf", "")
+
+
+def relay_domains(cluster: Cluster) -> str:
+    for line in mta_config(cluster, "in").splitlines():
+        if line.startswith("relay_domains = "):
+            return line.split(" = ", 1)[1]
+    return ""
+
+
+def checksum(cluster: Cluster, role: str) -> str:
+    found = cluster.get(f"{DEPLOYMENTS}/facteur-mta-{role}") or {}
+    template = found.get("spec", {}).get("template", {}).get("metadata", {})
+    return template.get("annotations", {}).get("mail.facteur.dev/config-checksum", "")
+
+
+def test_postfix_follows_the_domain_set(cluster: Cluster) -> None:
+    cluster.create("maildomains", DOMAIN)
+    domain = ready(cluster, "maildomains", "example-org")
+    assert condition(domain, "MTAReady")["reason"] == "Available"
+    assert relay_domains(cluster) == "example.org"
+    assert "example.org=lmtp:inet:facteur-delivery:2424" in mta_config(cluster, "out")
+    first = {role: checksum(cluster, role) for role in ("in", "out")}
+    assert all(first.values())
+    service = cluster.get(f"{MTA}/services/facteur-mta-in")
+    assert service["spec"]["ports"][0]["port"] == 25
+    # A second domain and an invalid one: the valid ones only, the pods rolled.
+    cluster.create("maildomains", other_domain("example-net", "example.net"))
+    cluster.create("maildomains", other_domain("bad", "Not A Domain"))
+    ready(cluster, "maildomains", "example-net")
+    wait_for("both domains", lambda: relay_domains(cluster) == "example.net, example.org")
+    assert all(checksum(cluster, role) != first[role] for role in ("in", "out"))
+    # MTA-in unavailable (its pods crash): MTAReady and Ready go False, then come back.
+    deployment = cluster.get(f"{DEPLOYMENTS}/facteur-mta-in")
+    generation = deployment["metadata"]["generation"]
+    cluster_patch(
+        cluster,
+        f"{DEPLOYMENTS}/facteur-mta-in/status",
+        {"status": {"availableReplicas": 1, "observedGeneration": generation}},
+    )
+    down = ready(cluster, "maildomains", "example-org", status="False")
+    assert condition(down, "MTAReady")["reason"] == "DeploymentUnavailable"
+    assert "facteur-mta-in: 1/2 replicas available" in condition(down, "MTAReady")["message"]
+    assert condition(down, "Ready")["reason"] == "DeploymentUnavailable"
+    cluster_patch(
+        cluster, f"{DEPLOYMENTS}/facteur-mta-in/status", {"status": {"availableReplicas": 2}}
+    )
+    ready(cluster, "maildomains", "example-org")
+    # A deleted domain leaves the configuration.
+    cluster.delete("maildomains", "example-net")
+    wait_for("example.net gone", lambda: relay_domains(cluster) == "example.org")
+
+
+BURST = 6  # the emulator slows down with every request it keeps: a small burst
+
+
+@pytest.mark.parametrize(
+    "operator_env", [{"FACTEUR_OPERATOR_MTA_DEBOUNCE_SECONDS": "5"}], indirect=True
+)
+def test_a_burst_of_domains_is_one_rendering_and_steady_state_writes_nothing(
+    cluster: Cluster,
+) -> None:
+    cluster.create("maildomains", DOMAIN)
+    ready(cluster, "maildomains", "example-org")
+    before = len(cluster.writes())
+    for n in range(BURST):
+        cluster.create("maildomains", other_domain(f"d{n}", f"d{n}.example.net"))
+    for n in range(BURST):
+        ready(cluster, "maildomains", f"d{n}")
+    wait_for("every domain", lambda: relay_domains(cluster).count(",") == BURST)
+    config_writes = [w for w in cluster.writes()[before:] if "/configmaps/facteur-mta-in" in w]
+    # At most one rendering per 5 s: the burst is one rendering, or two when its first
+    # domain came after a quiet spell (rendered at once), however many events it made.
+    assert 1 <= len(config_writes) <= 2, config_writes
+    time.sleep(RESYNC)
+    settled = len(cluster.writes())
+    time.sleep(RESYNC * 3)
+    assert cluster.writes()[settled:] == []
+
+
+@pytest.mark.parametrize("operator_env", [{"FACTEUR_OPERATOR_MTA_MANAGED": "false"}], indirect=True)
+def test_mta_not_managed(cluster: Cluster) -> None:
+    cluster.create("maildomains", DOMAIN)
+    domain = ready(cluster, "maildomains", "example-org")
+    assert condition(domain, "MTAReady")["status"] == "Unknown"
+    assert condition(domain, "MTAReady")["reason"] == "NotManaged"
+    assert cluster.get(f"{DEPLOYMENTS}/facteur-mta-in") is None
+    assert cluster.get(f"{MTA}/configmaps/facteur-mta-in") is None
+
+
+# --- live DNS verification ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "operator_env",
+    [
+        {
+            "DNS_ZONE": "1",
+            "FACTEUR_OPERATOR_DNS_VERIFY": "true",
+            "FACTEUR_OPERATOR_DNS_VERIFY_RETRY_SECONDS": "0.3",
+            "FACTEUR_OPERATOR_DNS_VERIFY_TIMEOUT": "1",
+        }
+    ],
+    indirect=True,
+)
+def test_dns_verified_says_what_differs_then_matches(
+    cluster: Cluster, dns_server: DnsServer
+) -> None:
+    path = f"{CR}/maildomains/example-org"
+    cluster.create("maildomains", DOMAIN)
+    domain = until(
+        cluster,
+        path,
+        "DNSVerified",
+        lambda d: condition(d, "DNSVerified").get("status") and d["status"].get("dnsRecords"),
+    )
+    # Nothing is published yet: every record missing, and Ready does not wait for DNS.
+    verified = condition(domain, "DNSVerified")
+    assert (verified["status"], verified["reason"]) == ("False", "RecordsDiffer")
+    assert "MX example.org.: missing" in verified["message"]
+    assert "TXT _dmarc.example.org.: missing" in verified["message"]
+    assert condition(ready(cluster, "maildomains", "example-org"), "Ready")["status"] == "True"
+    # The zone published, but for the DMARC policy: only that is named.
+    records = domain["status"]["dnsRecords"]
+    dmarc = next(r for r in records if r["name"].startswith("_dmarc"))
+    publish(dns_server.zone, [r for r in records if r is not dmarc])
+    publish(dns_server.zone, [{**dmarc, "value": "v=DMARC1; p=none"}])
+    differs = until(
+        cluster,
+        path,
+        "only DMARC differs",
+        lambda d: "MX" not in condition(d, "DNSVerified")["message"],
+    )
+    assert condition(differs, "DNSVerified")["message"] == (
+        f'TXT _dmarc.example.org.: found "v=DMARC1; p=none", expected "{dmarc["value"]}"'
+    )
+    dns_server.zone.records[("_dmarc.example.org", "TXT")] = [f'"{dmarc["value"]}"']
+    matched = until(
+        cluster,
+        path,
+        "DNSVerified=True",
+        lambda d: condition(d, "DNSVerified")["status"] == "True",
+    )
+    assert condition(matched, "DNSVerified")["reason"] == "RecordsMatch"
+    assert condition(matched, "Ready")["status"] == "True"

@@ -379,3 +379,16 @@ def test_the_status_patch_nulls_what_is_no_longer_wanted_inside_a_field() -> Non
         "dkim": {"activeSelector": "b", "nextSelector": None}
     }
     assert reconcile.status_patch(current, {"dnsRecords": [1]}) == {}
+
+
+def test_the_dns_records_event_names_what_changed() -> None:
+    from facteur_operator.events import records_changed
+
+    mx = {"name": "example.org.", "type": "MX", "value": "10 mx.example.org."}
+    spf = {"name": "example.org.", "type": "TXT", "value": "v=spf1 mx -all"}
+    dkim_new = {"name": "s2._domainkey.example.org.", "type": "TXT", "value": "v=DKIM1; p=B"}
+    assert records_changed(None, [mx]) == "+ MX example.org."
+    assert records_changed([mx, spf], [mx, spf]) == ""
+    assert records_changed([mx, spf], [{**spf, "value": "v=spf1 mx ~all"}, dkim_new]) == (
+        "- MX example.org.; ~ TXT example.org.; + TXT s2._domainkey.example.org."
+    )

@@ -121,3 +121,22 @@ def test_cancel_send_within_the_window_and_409_after(box, settings):
     message.refresh_from_db()
     assert not message.is_draft
     assert message.recipients.get().delivery_status == DeliveryStatus.QUEUED
+
+
+@pytest.mark.parametrize("what", ["mailbox", "domain"])
+def test_a_disabled_mailbox_sends_nothing_and_keeps_its_draft(box, what):
+    from facteur.domains.models import Mailbox, MailDomain
+
+    client = _client(box, "sender")
+    draft = _draft(box)
+    if what == "mailbox":
+        Mailbox.objects.filter(pk=box.pk).update(is_disabled=True)
+    else:
+        MailDomain.objects.filter(pk=box.domain_id).update(is_disabled=True)
+    response = _send(client, draft)
+    assert response.status_code == 409
+    assert "team@api-send.test is disabled" in response.json()["detail"]
+    draft.refresh_from_db()
+    assert draft.is_draft and draft.send_at is None
+    # Its mail stays readable by those with access.
+    assert client.get(f"{API}/messages/{draft.pk}/").status_code == 200

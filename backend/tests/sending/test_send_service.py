@@ -137,6 +137,24 @@ def test_sends_signed_reply_to_relay_and_delivers_locally(
     assert len(sink.received) == 1
 
 
+def test_a_disabled_local_mailbox_refuses_and_the_sender_is_told(
+    sender_box, django_capture_on_commit_callbacks
+):
+    from facteur.domains.models import Mailbox
+    from facteur.ingest.recipients import forget_destinations
+
+    retired = factories.mailbox(sender_box.domain, "retired")
+    Mailbox.objects.filter(pk=retired.pk).update(is_disabled=True)
+    forget_destinations()
+    draft = _draft(sender_box, to=[{"email": retired.address}])
+    message = _queued(draft, django_capture_on_commit_callbacks)
+    assert services.message_send(message_id=message.pk) is None
+    recipient = message.recipients.get()
+    assert recipient.delivery_status == DeliveryStatus.FAILED
+    assert recipient.delivery_message.startswith("550 5.2.1 Mailbox disabled")
+    assert not Message.objects.filter(mailbox=retired).exists()
+
+
 def test_4xx_retries_with_backoff_then_sends(sink, sender_box, django_capture_on_commit_callbacks):  # noqa: F811
     sink.answer(r"^later@", "451 4.3.0 Try again later")
     sink.answer(r"^nobody@", "550 5.1.1 No such user")

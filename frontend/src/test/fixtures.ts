@@ -45,6 +45,7 @@ export function mailbox(overrides: Partial<Mailbox> = {}): Mailbox {
     display_name: "User One",
     aliases: [],
     managed: true,
+    is_disabled: false,
     role: "admin",
     unread_count: 2,
     total_count: 5,

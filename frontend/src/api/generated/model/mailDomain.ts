@@ -10,6 +10,7 @@ export interface MailDomain {
   readonly id: string;
   readonly name: string;
   readonly managed: boolean;
+  readonly is_disabled: boolean;
   readonly mailbox_count: number;
   readonly created_at: string;
 }

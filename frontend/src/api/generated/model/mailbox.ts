@@ -16,6 +16,7 @@ export interface Mailbox {
   readonly display_name: string;
   readonly aliases: readonly string[];
   readonly managed: boolean;
+  readonly is_disabled: boolean;
   /** @nullable */
   readonly role: string | null;
   readonly unread_count: number;

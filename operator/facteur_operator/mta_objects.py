@@ -1,0 +1,344 @@
+"""The Postfix MTA-in and MTA-out objects for a set of domains: ConfigMaps rendered by
+``facteur_mta.render`` (the templates of mta/), Deployments and Services. Pure: settings and
+domains in, Kubernetes objects out; the same input gives the same objects, so a steady
+state writes nothing.
+
+Postfix's master refuses to run as anything but root ("the master command is reserved for
+the superuser"): its container runs as uid 0 with every capability dropped except the ones
+Postfix uses to hand work to its unprivileged ``postfix`` user, no privilege escalation, a
+read-only root filesystem and unprivileged ports (the Services map 25 and 587 to them). The
+policy service runs as nobody.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from facteur_mta import render
+from facteur_operator.conditions import FALSE, TRUE, Condition
+from facteur_operator.mta_settings import MtaSettings
+
+MANAGED_BY = {"app.kubernetes.io/managed-by": "facteur-operator"}
+CHECKSUM = "mail.facteur.dev/config-checksum"
+CONFIG_DIR = "/etc/facteur/postfix"
+TLS_DIR = "/etc/facteur/tls"
+SASL_SECRET_DIR = "/etc/facteur/sasl"
+RELAY_DIR = "/etc/facteur/relay"
+SASLDB = "/var/lib/facteur-sasl/sasldb2"
+IN_PORT, OUT_PORT, POLICY_PORT = 2525, 2587, 10040
+# What Postfix's master, as root, needs once every capability is dropped: hand its queue
+# and sockets to the postfix user (CHOWN, FOWNER, DAC_OVERRIDE), become it (SETUID,
+# SETGID) and signal its children (KILL). No NET_BIND_SERVICE: the ports are above 1024.
+POSTFIX_CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID"]
+NOBODY = 65534
+
+
+class NotConfigured(Exception):
+    """The settings cannot give a working MTA (a missing host name, no domain)."""
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str  # in | out
+    object_name: str  # facteur-mta-in | facteur-mta-out
+    port: int
+    service_port: int
+    port_name: str
+
+
+IN = Role("in", "facteur-mta-in", IN_PORT, 25, "smtp")
+OUT = Role("out", "facteur-mta-out", OUT_PORT, 587, "submission")
+ROLES = (IN, OUT)
+
+
+def labels(role: Role) -> dict[str, str]:
+    return {"app.kubernetes.io/name": "facteur-mta", "app.kubernetes.io/component": role.name}
+
+
+def _values(settings: MtaSettings, role: Role, domains: list[str]) -> dict[str, str]:
+    """The ``facteur-mta-config`` values of a role, as the pod lays out its files."""
+    hostname = settings.hostname if role is IN else settings.out_hostname
+    if not hostname:
+        raise NotConfigured(
+            "no MTA host name: set FACTEUR_OPERATOR_MTA_HOSTNAME (or FACTEUR_OPERATOR_MX_HOST)"
+        )
+    if not domains:
+        raise NotConfigured("no MailDomain to serve yet")
+    values = {
+        "myhostname": hostname,
+        "domains": ",".join(domains),
+        "lmtp_target": settings.lmtp_target,
+    }
+    tls = settings.in_tls_secret if role is IN else settings.out_tls_secret
+    if tls:
+        values.update(tls_cert_file=f"{TLS_DIR}/tls.crt", tls_key_file=f"{TLS_DIR}/tls.key")
+    if role is IN:
+        values.update(policy_service=f"127.0.0.1:{POLICY_PORT}", smtpd_listen=str(IN_PORT))
+    else:
+        values.update(submission_listen=str(OUT_PORT), sasldb_path=SASLDB)
+        if settings.relayhost:
+            values["relayhost"] = settings.relayhost
+            if settings.relay_secret:
+                values["relayhost_password_map"] = f"{RELAY_DIR}/password-map"
+    return render.collect(values, environ={}, role=role.name)
+
+
+def _key(file_name: str) -> str:
+    return file_name.replace("/", "-")  # ConfigMap keys hold no slash
+
+
+def config_map(settings: MtaSettings, role: Role, domains: list[str]) -> dict:
+    try:
+        files = render.render(role.name, _values(settings, role, domains))
+    except render.ConfigError as exc:
+        raise NotConfigured(f"MTA-{role.name}: {exc}") from None
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": role.object_name,
+            "namespace": settings.namespace,
+            "labels": {**labels(role), **MANAGED_BY},
+        },
+        "data": {_key(name): text for name, text in sorted(files.items())},
+    }
+
+
+def checksum(config: dict) -> str:
+    return hashlib.sha256(json.dumps(config["data"], sort_keys=True).encode()).hexdigest()
+
+
+def _secret_volume(name: str, secret: str, items: list[tuple[str, str]] | None = None) -> dict:
+    source: dict = {"secretName": secret, "defaultMode": 0o440}
+    if items:
+        source["items"] = [{"key": k, "path": p} for k, p in items]
+    return {"name": name, "secret": source}
+
+
+def _postfix_container(settings: MtaSettings, role: Role, mounts: list[dict]) -> dict:
+    start = f"exec postfix -c {CONFIG_DIR} start-fg"
+    if role is OUT:
+        # The sasldb is made at each start from the mounted password (never in the image or
+        # the ConfigMap), then Postfix runs in the foreground as the container's process.
+        start = (
+            f"python3 -m facteur_mta.sasldb --password-file {SASL_SECRET_DIR}/password "
+            f"--path {SASLDB} --username facteur --realm {settings.out_hostname} && {start}"
+        )
+    probe = {"tcpSocket": {"port": role.port_name}, "periodSeconds": 10}
+    return {
+        "name": "postfix",
+        "image": settings.image,
+        "imagePullPolicy": settings.image_pull_policy,
+        "command": ["/bin/sh", "-ec", start],
+        "ports": [{"name": role.port_name, "containerPort": role.port, "protocol": "TCP"}],
+        "readinessProbe": {**probe, "initialDelaySeconds": 2},
+        "livenessProbe": {**probe, "initialDelaySeconds": 30, "failureThreshold": 6},
+        "resources": {
+            "requests": {"cpu": "50m", "memory": "64Mi"},
+            "limits": {"memory": "512Mi"},
+        },
+        "securityContext": {
+            "runAsUser": 0,
+            "runAsNonRoot": False,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"], "add": POSTFIX_CAPABILITIES},
+        },
+        "volumeMounts": mounts,
+    }
+
+
+def _policy_container(settings: MtaSettings) -> dict:
+    return {
+        "name": "policy",
+        "image": settings.image,
+        "imagePullPolicy": settings.image_pull_policy,
+        "command": ["facteur-policy", "--host", "127.0.0.1", "--port", str(POLICY_PORT)],
+        "env": [
+            {"name": "FACTEUR_API_URL", "value": settings.api_url},
+            {"name": "FACTEUR_SERVICE_TOKEN_FILE", "value": "/etc/facteur/token/token"},
+        ],
+        "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}},
+        "securityContext": {
+            "runAsUser": NOBODY,
+            "runAsGroup": NOBODY,
+            "runAsNonRoot": True,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": [{"name": "token", "mountPath": "/etc/facteur/token", "readOnly": True}],
+    }
+
+
+def deployment(settings: MtaSettings, role: Role, config: dict) -> dict:
+    config_items = [{"key": key, "path": key} for key in sorted(config["data"])]
+    if "sasl-smtpd.conf" in config["data"]:
+        config_items = [
+            {**i, "path": "sasl/smtpd.conf"} if i["key"] == "sasl-smtpd.conf" else i
+            for i in config_items
+        ]
+    volumes: list[dict] = [
+        {
+            "name": "config",
+            "configMap": {"name": role.object_name, "items": config_items, "defaultMode": 0o444},
+        },
+        {"name": "spool", "emptyDir": {}},
+        {"name": "data", "emptyDir": {}},
+    ]
+    mounts = [
+        {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
+        {"name": "spool", "mountPath": "/var/spool/postfix"},
+        {"name": "data", "mountPath": "/var/lib/postfix"},
+    ]
+    tls = settings.in_tls_secret if role is IN else settings.out_tls_secret
+    if tls:
+        volumes.append(_secret_volume("tls", tls, [("tls.crt", "tls.crt"), ("tls.key", "tls.key")]))
+        mounts.append({"name": "tls", "mountPath": TLS_DIR, "readOnly": True})
+    containers = []
+    if role is IN:
+        volumes.append(_secret_volume("token", settings.token_secret, [("token", "token")]))
+        containers.append(_postfix_container(settings, role, mounts))
+        containers.append(_policy_container(settings))
+    else:
+        volumes.append(_secret_volume("sasl", settings.sasl_secret, [("password", "password")]))
+        volumes.append({"name": "sasldb", "emptyDir": {}})
+        mounts += [
+            {"name": "sasl", "mountPath": SASL_SECRET_DIR, "readOnly": True},
+            {"name": "sasldb", "mountPath": SASLDB.rsplit("/", 1)[0]},
+        ]
+        if settings.relayhost and settings.relay_secret:
+            volumes.append(
+                _secret_volume("relay", settings.relay_secret, [("password-map", "password-map")])
+            )
+            mounts.append({"name": "relay", "mountPath": RELAY_DIR, "readOnly": True})
+        containers.append(_postfix_container(settings, role, mounts))
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": role.object_name,
+            "namespace": settings.namespace,
+            "labels": {**labels(role), **MANAGED_BY},
+        },
+        "spec": {
+            "replicas": settings.in_replicas if role is IN else settings.out_replicas,
+            "selector": {"matchLabels": labels(role)},
+            # A new pod is up before an old one goes: mail is accepted throughout a roll.
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+            },
+            "template": {
+                "metadata": {
+                    "labels": labels(role),
+                    "annotations": {CHECKSUM: checksum(config)},
+                },
+                "spec": {
+                    "automountServiceAccountToken": False,
+                    "enableServiceLinks": False,
+                    "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+                    # Postfix finishes the transactions under way on SIGTERM.
+                    "terminationGracePeriodSeconds": 60,
+                    "containers": containers,
+                    "volumes": volumes,
+                },
+            },
+        },
+    }
+
+
+def service(settings: MtaSettings, role: Role) -> dict:
+    spec: dict = {
+        "type": settings.in_service_type if role is IN else "ClusterIP",
+        "selector": labels(role),
+        "ports": [
+            {
+                "name": role.port_name,
+                "port": role.service_port,
+                "targetPort": role.port_name,
+                "protocol": "TCP",
+            }
+        ],
+    }
+    if spec["type"] != "ClusterIP":
+        # The client's own address reaches Postfix (postscreen, logs, SPF of the HELO).
+        spec["externalTrafficPolicy"] = "Local"
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": role.object_name,
+            "namespace": settings.namespace,
+            "labels": {**labels(role), **MANAGED_BY},
+        },
+        "spec": spec,
+    }
+
+
+def desired(settings: MtaSettings, domains: list[str]) -> list[dict]:
+    """Every MTA object for ``domains`` (sorted): ConfigMap, Deployment, Service per role."""
+    objects = []
+    for role in ROLES:
+        config = config_map(settings, role, domains)
+        objects += [config, deployment(settings, role, config), service(settings, role)]
+    return objects
+
+
+def contains(current: object, wanted: object) -> bool:
+    """Whether ``current`` already says everything ``wanted`` says. The apiserver fills
+    defaults (a Deployment's dnsPolicy, a Service's clusterIP...): those are not ours to
+    compare, or a steady state would write at every reconcile."""
+    if isinstance(wanted, dict):
+        return isinstance(current, dict) and all(
+            contains(current.get(k), v) for k, v in wanted.items()
+        )
+    if isinstance(wanted, list):
+        return (
+            isinstance(current, list)
+            and len(current) == len(wanted)
+            and all(contains(c, w) for c, w in zip(current, wanted, strict=True))
+        )
+    return current == wanted
+
+
+def deployment_readiness(name: str, found: dict | None) -> tuple[bool, str]:
+    """Whether a Deployment runs its current template on every replica it wants."""
+    if found is None:
+        return False, f"{name}: not created yet"
+    want = int((found.get("spec") or {}).get("replicas", 1))
+    status = found.get("status") or {}
+    generation = (found.get("metadata") or {}).get("generation")
+    if generation is not None and int(status.get("observedGeneration") or 0) < int(generation):
+        return False, f"{name}: rolling out"
+    available = int(status.get("availableReplicas") or 0)
+    updated = int(status.get("updatedReplicas") or 0)
+    if available < want or updated < want:
+        return False, f"{name}: {available}/{want} replicas available, {updated}/{want} updated"
+    return True, f"{name}: {available}/{want} replicas available"
+
+
+def condition(
+    domain: str, *, deployed: frozenset[str], ready: dict[str, tuple[bool, str]], problem: str
+) -> Condition:
+    """MTAReady of one domain, from what the MTA loop last saw."""
+    if problem:
+        return Condition("MTAReady", FALSE, "MTANotConfigured", problem)
+    if domain not in deployed:
+        return Condition(
+            "MTAReady", FALSE, "ConfigPending", "the MTA configuration does not list it yet"
+        )
+    messages = "; ".join(ready[r.object_name][1] for r in ROLES if r.object_name in ready)
+    if len(ready) < len(ROLES) or not all(ok for ok, _ in ready.values()):
+        return Condition("MTAReady", FALSE, "DeploymentUnavailable", messages)
+    return Condition("MTAReady", TRUE, "Available", messages)
+
+
+NOT_MANAGED = Condition(
+    "MTAReady",
+    "Unknown",
+    "NotManaged",
+    "FACTEUR_OPERATOR_MTA_MANAGED is off: Postfix is run outside this operator",
+)

@@ -1,0 +1,88 @@
+"""The settings of the Postfix MTA-in and MTA-out the operator runs (docs/operator.md, "The
+MTA objects"), from ``FACTEUR_OPERATOR_MTA_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class SettingError(ValueError):
+    pass
+
+
+def _flag(env: Mapping[str, str], key: str, default: bool) -> bool:
+    raw = env.get(key, "").strip().lower()
+    if not raw:
+        return default
+    if raw in _TRUE | _FALSE:
+        return raw in _TRUE
+    raise SettingError(f"{key} must be true or false, got {raw!r}")
+
+
+def _count(env: Mapping[str, str], key: str, default: int) -> int:
+    raw = env.get(key, "").strip() or str(default)
+    if not raw.isdigit():
+        raise SettingError(f"{key} must be a whole number, got {raw!r}")
+    return int(raw)
+
+
+@dataclass(frozen=True)
+class MtaSettings:
+    managed: bool  # False: Postfix is run otherwise; MTAReady is NotManaged
+    namespace: str  # where the Deployments, Services and ConfigMaps live
+    image: str  # Postfix, facteur-mta-config and facteur-policy
+    image_pull_policy: str
+    in_replicas: int
+    out_replicas: int
+    hostname: str  # MTA-in's public name (myhostname, banner); default: the MX host
+    out_hostname: str  # MTA-out's HELO name; default: hostname
+    lmtp_target: str  # the delivery service, host:port
+    api_url: str  # the backend, for the policy service
+    token_secret: str  # Secret with key "token": the backend's service token
+    in_tls_secret: str  # kubernetes.io/tls Secret for MTA-in's STARTTLS; empty: none
+    out_tls_secret: str  # kubernetes.io/tls Secret for MTA-out's submission port
+    sasl_secret: str  # Secret with key "password": the backend's login to MTA-out
+    relayhost: str  # empty: deliver to each domain's MX
+    relay_secret: str  # Secret with key "password-map": the smarthost login (texthash)
+    in_service_type: str  # LoadBalancer (the public MX) | NodePort | ClusterIP
+    debounce_seconds: float  # domain changes gathered into one rendering
+
+    @classmethod
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, *, mx_host: str = "", backend_url: str = ""
+    ) -> MtaSettings:
+        env = os.environ if env is None else env
+        hostname = env.get("FACTEUR_OPERATOR_MTA_HOSTNAME", "") or mx_host
+        service_type = env.get("FACTEUR_OPERATOR_MTA_IN_SERVICE_TYPE", "") or "LoadBalancer"
+        if service_type not in ("LoadBalancer", "NodePort", "ClusterIP"):
+            raise SettingError(
+                "FACTEUR_OPERATOR_MTA_IN_SERVICE_TYPE must be LoadBalancer, NodePort or "
+                f"ClusterIP, got {service_type!r}"
+            )
+        return cls(
+            managed=_flag(env, "FACTEUR_OPERATOR_MTA_MANAGED", True),
+            namespace=env.get("FACTEUR_OPERATOR_MTA_NAMESPACE", "") or "facteur",
+            image=env.get("FACTEUR_OPERATOR_MTA_IMAGE", "") or "ghcr.io/facteur/facteur-mta:latest",
+            image_pull_policy=env.get("FACTEUR_OPERATOR_MTA_IMAGE_PULL_POLICY", "")
+            or "IfNotPresent",
+            in_replicas=_count(env, "FACTEUR_OPERATOR_MTA_IN_REPLICAS", 2),
+            out_replicas=_count(env, "FACTEUR_OPERATOR_MTA_OUT_REPLICAS", 2),
+            hostname=hostname,
+            out_hostname=env.get("FACTEUR_OPERATOR_MTA_OUT_HOSTNAME", "") or hostname,
+            lmtp_target=env.get("FACTEUR_OPERATOR_MTA_LMTP_TARGET", "") or "facteur-delivery:2424",
+            api_url=env.get("FACTEUR_OPERATOR_MTA_API_URL", "") or backend_url,
+            token_secret=env.get("FACTEUR_OPERATOR_MTA_TOKEN_SECRET", "")
+            or "facteur-service-token",
+            in_tls_secret=env.get("FACTEUR_OPERATOR_MTA_IN_TLS_SECRET", ""),
+            out_tls_secret=env.get("FACTEUR_OPERATOR_MTA_OUT_TLS_SECRET", ""),
+            sasl_secret=env.get("FACTEUR_OPERATOR_MTA_SASL_SECRET", "") or "facteur-relay",
+            relayhost=env.get("FACTEUR_OPERATOR_MTA_RELAYHOST", ""),
+            relay_secret=env.get("FACTEUR_OPERATOR_MTA_RELAY_SECRET", ""),
+            in_service_type=service_type,
+            debounce_seconds=float(env.get("FACTEUR_OPERATOR_MTA_DEBOUNCE_SECONDS", "") or 1.0),
+        )
