@@ -19,9 +19,10 @@ domain Ready under 2 s, the whole set converged under 60 s, zero writes at stead
 peak RSS under 200 MB. Misses are printed, not fatal: the exit status is non-zero only
 when something fails (a process dies, convergence times out).
 
-The emulator (kmock) scans every object and every request served so far on each request;
-the bench gives it a keyed lookup and a bounded request log (same answers) so that large
-runs measure the operator rather than those scans (``tune_emulator``).
+The emulator runs without its request log (``keep_requests=False``): a request's cost
+there does not grow with the objects stored or the requests served, so that large runs
+measure the operator rather than the emulator. The bench creates the objects from a pool
+of ``--creators`` threads, as ``kubectl apply`` of many files or a GitOps tool would.
 Everything runs on this machine: the backend, PostgreSQL and the emulator share its
 cores with the operator.
 """
@@ -38,6 +39,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +50,6 @@ TOKEN = "bench-operator-" + secrets.token_urlsafe(16)
 NS = "bench"
 CR = f"/apis/mail.facteur.dev/v1alpha1/namespaces/{NS}"
 READY_TARGET_S, CONVERGE_TARGET_S, RSS_TARGET_MB = 2.0, 60.0, 200.0
-WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
 
 
 # --- processes ------------------------------------------------------------------------------
@@ -109,56 +110,18 @@ def bin_path(name: str) -> str:
 # --- the emulator -----------------------------------------------------------------------------
 
 
-WRITES: list[str] = []  # every write the emulator served, "METHOD path"
-
-
-def tune_emulator() -> None:
-    """Make the tests' emulator scale to thousands of objects, with the same answers.
-
-    kmock finds an object by scanning all of them, and matches each request against the log
-    of every request served so far (by identity): both grow with the run, which makes a
-    large run measure kmock. The bench looks objects up by key, keeps only the requests in
-    flight in that log, and counts writes itself.
-    """
-    import kmock
-
-    from tests.operator.emulator import ApiServer
-
-    scan = kmock.KubernetesEmulator._KubernetesEmulator__get_obj  # type: ignore[attr-defined]
-    handle = ApiServer._handle
-
-    def get_obj(self: Any, request: Any, strict: bool) -> Any:
-        if strict and request.name is not None:
-            return self._objects._objects.get((request.resource, request.namespace, request.name))
-        return scan(self, request, strict)
-
-    in_flight: set[int] = set()
-
-    async def counted(self: Any, request: Any) -> Any:
-        if str(request.method).upper().endswith(WRITE_METHODS):
-            WRITES.append(f"{request.method} {request.url.path}")
-        in_flight.add(id(request))
-        if len(self._requests) > 2 * len(in_flight) + 50:
-            # Answered requests are never matched again: only those in flight must stay.
-            self._requests[:] = [r for r in self._requests if id(r) in in_flight]
-        try:
-            return await handle(self, request)
-        finally:
-            in_flight.discard(id(request))
-
-    ApiServer._KubernetesEmulator__get_obj = get_obj  # type: ignore[attr-defined]
-    ApiServer._handle = counted  # type: ignore[method-assign]
-
-
 class Cluster:
     def __init__(self, emulator: Any, url: str) -> None:
-        import requests
-
         self.emulator, self.url = emulator, url
-        self.session = requests.Session()
+        self.local = threading.local()  # a requests.Session is not thread-safe
 
     def create(self, plural: str, body: dict) -> None:
-        response = self.session.post(f"{self.url}{CR}/{plural}", json=body, timeout=30)
+        import requests
+
+        session = getattr(self.local, "session", None)
+        if session is None:
+            session = self.local.session = requests.Session()
+        response = session.post(f"{self.url}{CR}/{plural}", json=body, timeout=30)
         if response.status_code != 201:
             raise RuntimeError(f"create {plural}: {response.status_code} {response.text}")
 
@@ -179,10 +142,10 @@ class Cluster:
         return found
 
     def writes_served(self) -> int:
-        return len(WRITES)
+        return len(self.emulator.writes)
 
     def writes_since(self, start: int) -> list[str]:
-        return WRITES[start:]
+        return self.emulator.writes[start:]
 
 
 def domain_body(name: str, domain: str) -> dict:
@@ -236,18 +199,21 @@ def one_domain_ready(cluster: Cluster, samples: int, operator: Process) -> list[
     return times
 
 
-def converge(
-    cluster: Cluster, domains: int, per_domain: int, operator: Process, timeout: float
-) -> tuple[float, float]:
+def converge(cluster: Cluster, args: argparse.Namespace, operator: Process) -> tuple[float, float]:
     """Create the set; (seconds to create it, seconds until all Ready) from the first create."""
+    domains, per_domain, timeout = args.domains, args.mailboxes, args.timeout
     started = time.perf_counter()
     created = {"done": 0.0}
 
+    def create_domain(d: int) -> None:
+        # A domain, then its Mailboxes: the order a manifest of each domain gives.
+        cluster.create("maildomains", domain_body(f"d{d}", f"d{d}.bench.example"))
+        for m in range(per_domain):
+            cluster.create("mailboxes", mailbox_body(f"d{d}-m{m}", f"d{d}", f"user{m}"))
+
     def create_all() -> None:
-        for d in range(domains):
-            cluster.create("maildomains", domain_body(f"d{d}", f"d{d}.bench.example"))
-            for m in range(per_domain):
-                cluster.create("mailboxes", mailbox_body(f"d{d}-m{m}", f"d{d}", f"user{m}"))
+        with ThreadPoolExecutor(args.creators) as pool:
+            list(pool.map(create_domain, range(domains)))  # raises the first failure
         created["done"] = time.perf_counter() - started
 
     creator = threading.Thread(target=create_all, daemon=True)
@@ -265,7 +231,7 @@ def converge(
                 f"not converged after {timeout:.0f} s: {domain_ready}/{want_domains} "
                 f"domains, {mailbox_ready}/{want_mailboxes} mailboxes Ready"
             )
-        time.sleep(0.1)
+        time.sleep(0.25)  # each look reads every object: not too often
     elapsed = time.perf_counter() - started
     creator.join()
     return created["done"], elapsed
@@ -296,9 +262,7 @@ def run_figures(
     )
 
     single = one_domain_ready(cluster, args.samples, operator)
-    created_in, converged_in = converge(
-        cluster, args.domains, args.mailboxes, operator, args.timeout
-    )
+    created_in, converged_in = converge(cluster, args, operator)
     objects = args.samples + args.domains * (1 + args.mailboxes)
     writes, resynced, window = steady_writes(cluster, objects, metrics_port, args.resync, operator)
     peak = operator.peak_rss_mb()
@@ -311,6 +275,7 @@ def main() -> int:
     parser.add_argument("--mailboxes", type=int, default=10, help="Mailboxes per MailDomain")
     parser.add_argument("--samples", type=int, default=5, help="single MailDomains timed")
     parser.add_argument("--resync", type=float, default=30, help="the operator's resync period")
+    parser.add_argument("--creators", type=int, default=8, help="threads creating objects")
     parser.add_argument("--timeout", type=float, default=1800, help="convergence limit (s)")
     parser.add_argument("--smoke", action="store_true", help="a few seconds: 3 domains")
     args = parser.parse_args()
@@ -319,7 +284,6 @@ def main() -> int:
 
     setup_django(database=DB_NAME)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)  # the emulator's requests
-    tune_emulator()
     from tests.operator.emulator import running_api_server
 
     logs = Path(os.environ.get("FACTEUR_BENCH_LOGS", ROOT / "var" / "bench"))
@@ -342,7 +306,7 @@ def main() -> int:
     operator: Process | None = None
     try:
         backend.wait_http(f"http://127.0.0.1:{backend_port}/api/v1.0/auth/config/")
-        with running_api_server(dns_endpoint=True) as (emulator, url):
+        with running_api_server(dns_endpoint=True, keep_requests=False) as (emulator, url):
             operator_env = dict(
                 env,
                 FACTEUR_OPERATOR_KUBE_SERVER=url,

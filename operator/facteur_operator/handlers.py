@@ -1,5 +1,6 @@
 """kopf handlers: MailDomain and Mailbox reconciled on create, update, resume and a periodic
-resync; deletion behind a finalizer, by the resource's deletionPolicy.
+resync (``resync``: one loop per kind, not a kopf timer per object); deletion behind a
+finalizer, by the resource's deletionPolicy.
 
 Each reconcile gathers facts (the DKIM Secret, the backend's answer), computes the status
 with the pure functions of ``reconcile`` and writes only what differs: at steady state it
@@ -9,25 +10,29 @@ unreachable backend is a temporary one (retried with backoff, condition False me
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import random
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import kopf
 from prometheus_client import start_http_server
 
-from facteur_operator import dkim, dns, metrics, reconcile, rotation, specs
+from facteur_operator import dkim, dns, metrics, reconcile, resync, rotation, specs
 from facteur_operator.backend import Backend, BackendError
 from facteur_operator.conditions import FALSE, Condition
-from facteur_operator.kube import Kube, KubeError, object_path
+from facteur_operator.kube import Kube, KubeError, object_path, resource_path
 from facteur_operator.settings import Settings
 
 GROUP, VERSION = "mail.facteur.dev", "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
 DNS_ENDPOINT_VERSION, DNS_ENDPOINT_PLURAL = "externaldns.k8s.io/v1alpha1", "dnsendpoints"
 RETRY_SECONDS = 10
+DIFFBASE = f"{GROUP}/last-handled-configuration"  # kopf's: written once an object is handled
+# New RSA keys (50-150 ms of CPU each) are made off the event loop, two at a time.
+KEYGEN = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dkim-keygen")
 
 
 @dataclass
@@ -36,20 +41,21 @@ class Runtime:
     kube: Kube | None = None
     backend: Backend | None = None
     metrics_server: Any = None
+    resyncs: list[asyncio.Task] = field(default_factory=list)
 
 
 RUNTIME = Runtime(Settings.from_env())
 
 
 @kopf.on.startup()
-def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     RUNTIME.settings = Settings.from_env()
     RUNTIME.backend = Backend(RUNTIME.settings.backend_url, RUNTIME.settings.service_token)
     # kopf's own bookkeeping in annotations of our group: status is ours, and the CRD's
     # structural schema would prune anything else written there.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=GROUP, key="last-handled-configuration"
+        prefix=GROUP, key=DIFFBASE.split("/", 1)[1]
     )
     settings.persistence.finalizer = f"{GROUP}/finalizer"
     settings.posting.level = logging.WARNING  # Events for problems, not every success
@@ -57,6 +63,20 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         RUNTIME.metrics_server, _thread = start_http_server(
             RUNTIME.settings.metrics_port, addr=RUNTIME.settings.metrics_addr
         )
+    namespaces = RUNTIME.settings.namespaces or (None,)
+    for kind, plural, handler in (
+        ("MailDomain", "maildomains", maildomain_changed),
+        ("Mailbox", "mailboxes", mailbox_changed),
+    ):
+        loop = resync.resync_forever(
+            kube=_kube,
+            paths=[resource_path(API_VERSION, plural, ns) for ns in namespaces],
+            kind=kind,
+            reconcile=handler,
+            period=RUNTIME.settings.resync_seconds,
+            handled_marker=DIFFBASE,
+        )
+        RUNTIME.resyncs.append(asyncio.create_task(loop, name=f"resync {plural}"))
 
 
 @kopf.on.login()
@@ -73,6 +93,10 @@ def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
 
 @kopf.on.cleanup()
 async def close(**_: Any) -> None:
+    for task in RUNTIME.resyncs:
+        task.cancel()
+    await asyncio.gather(*RUNTIME.resyncs, return_exceptions=True)
+    RUNTIME.resyncs.clear()
     if RUNTIME.kube is not None:
         await RUNTIME.kube.close()
     if RUNTIME.metrics_server is not None:
@@ -129,7 +153,10 @@ async def _dkim_keys(
     if secret is None:
         # A lost Secret (deleted by hand): the new key must not reuse a published selector.
         published = (body.get("status") or {}).get("dkim", {}).get("activeSelector")
-        key = dkim.new_key(spec, now, taken={published} if published else frozenset())
+        taken = {published} if published else frozenset()
+        key = await asyncio.get_running_loop().run_in_executor(
+            KEYGEN, dkim.new_key, spec, now, taken
+        )
         new = dkim.secret_body(
             name=dkim.secret_name(name), namespace=namespace, domain=spec.domain, key=key
         )
@@ -142,7 +169,7 @@ async def _dkim_keys(
                 raise
             secret = await _kube().get(path)  # made meanwhile (another reconcile): use it
     if keys is None:
-        keys = rotation.from_secret(secret or {})
+        keys = _keys_in(secret or {})
     if keys is None:
         # Someone else's Secret, or a damaged one: reported, never overwritten.
         return None, Condition(
@@ -160,6 +187,24 @@ async def _dkim_keys(
         switch = keys.next.created + rotation.overlap(spec.dkim_rotation)
         message += f"; next {keys.next.selector} published, signs from {switch:%Y-%m-%d %H:%M} UTC"
     return keys, reconcile.ok("DKIMReady", "KeyReady", message)
+
+
+# What each domain's Secret held when last read: parsing a key checks it (tens of ms for
+# RSA), which a resync of every domain would repeat for nothing. Any change to the Secret
+# changes its resourceVersion, so an entry is reused only for the very same Secret.
+_PARSED: dict[tuple[str, str], tuple[tuple[str, str], rotation.KeySet | None]] = {}
+
+
+def _keys_in(secret: dict) -> rotation.KeySet | None:
+    meta = secret.get("metadata") or {}
+    where = (str(meta.get("namespace")), str(meta.get("name")))
+    version = (str(meta.get("uid")), str(meta.get("resourceVersion")))
+    cached = _PARSED.get(where)
+    if cached is not None and meta.get("resourceVersion") and cached[0] == version:
+        return cached[1]
+    keys = rotation.from_secret(secret)
+    _PARSED[where] = (version, keys)
+    return keys
 
 
 async def _publish(body: kopf.Body, spec: specs.DomainSpec, found: list) -> str:
@@ -253,21 +298,6 @@ async def maildomain_changed(body: kopf.Body, logger: logging.Logger, **_: Any) 
         await reconcile_domain(body, logger)
 
 
-@kopf.timer(
-    GROUP,
-    VERSION,
-    "maildomains",
-    interval=RUNTIME.settings.resync_seconds,
-    initial_delay=RUNTIME.settings.resync_seconds * random.uniform(0.5, 1.0),  # noqa: S311
-    idle=RUNTIME.settings.resync_seconds / 2,
-)
-async def maildomain_resync(body: kopf.Body, logger: logging.Logger, **_: Any) -> None:
-    # Drift (a deleted Secret, a backend restored from backup) is corrected here.
-    if not body.meta.get("deletionTimestamp"):
-        async with metrics.measured("MailDomain"):
-            await reconcile_domain(body, logger)
-
-
 @kopf.on.delete(GROUP, VERSION, "maildomains")
 async def maildomain_deleted(body: kopf.Body, logger: logging.Logger, **_: Any) -> None:
     namespace, name = body.meta.namespace, body.meta.name
@@ -297,6 +327,7 @@ async def maildomain_deleted(body: kopf.Body, logger: logging.Logger, **_: Any) 
         raise kopf.TemporaryError(str(exc), delay=RETRY_SECONDS) from None
     # The Secret and the DNSEndpoint are owned by the MailDomain: the garbage collector
     # removes them.
+    _PARSED.pop((namespace, dkim.secret_name(name)), None)
 
 
 # --- Mailbox ------------------------------------------------------------------------
@@ -352,20 +383,6 @@ async def reconcile_mailbox(body: kopf.Body, logger: logging.Logger) -> None:
 async def mailbox_changed(body: kopf.Body, logger: logging.Logger, **_: Any) -> None:
     async with metrics.measured("Mailbox"):
         await reconcile_mailbox(body, logger)
-
-
-@kopf.timer(
-    GROUP,
-    VERSION,
-    "mailboxes",
-    interval=RUNTIME.settings.resync_seconds,
-    initial_delay=RUNTIME.settings.resync_seconds * random.uniform(0.5, 1.0),  # noqa: S311
-    idle=RUNTIME.settings.resync_seconds / 2,
-)
-async def mailbox_resync(body: kopf.Body, logger: logging.Logger, **_: Any) -> None:
-    if not body.meta.get("deletionTimestamp"):
-        async with metrics.measured("Mailbox"):
-            await reconcile_mailbox(body, logger)
 
 
 @kopf.on.delete(GROUP, VERSION, "mailboxes")
