@@ -83,8 +83,14 @@ class Process:
             raise RuntimeError(f"{self.name} exited:\n{self.log_tail()}")
 
     def peak_rss_mb(self) -> float:
+        return self._status_mb("VmHWM")
+
+    def rss_mb(self) -> float:
+        return self._status_mb("VmRSS")
+
+    def _status_mb(self, field: str) -> float:
         status = Path(f"/proc/{self.process.pid}/status").read_text()
-        match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+        match = re.search(rf"^{field}:\s+(\d+) kB", status, re.MULTILINE)
         return int(match.group(1)) * 1024 / 1e6 if match else 0.0
 
     def log_tail(self, lines: int = 30) -> str:
@@ -125,8 +131,9 @@ class Cluster:
         if response.status_code != 201:
             raise RuntimeError(f"create {plural}: {response.status_code} {response.text}")
 
-    def ready(self, plural: str) -> dict[str, bool]:
-        """Name -> Ready=True, for every object of ``plural``, read in the emulator's memory."""
+    def ready(self, plural: str, among: set[str] | None = None) -> dict[str, bool]:
+        """Name -> Ready=True, for every object of ``plural`` (``among`` those names only),
+        read in the emulator's memory."""
         while True:
             try:
                 items = list(self.emulator.objects.items())
@@ -136,6 +143,8 @@ class Cluster:
         found = {}
         for (resource, _namespace, name), obj in items:
             if resource.plural != plural or obj.deleted:
+                continue
+            if among is not None and name not in among:
                 continue
             conditions = (obj.raw.get("status") or {}).get("conditions") or []
             found[name] = any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
@@ -218,18 +227,32 @@ def converge(cluster: Cluster, args: argparse.Namespace, operator: Process) -> t
 
     creator = threading.Thread(target=create_all, daemon=True)
     creator.start()
-    want_domains, want_mailboxes = domains, domains * per_domain
+    next_report = started + 15
+    # Names not seen Ready yet: each look reads only those.
+    pending = {
+        "maildomains": {f"d{d}" for d in range(domains)},
+        "mailboxes": {f"d{d}-m{m}" for d in range(domains) for m in range(per_domain)},
+    }
     while True:
         operator.alive()
-        domains_seen = cluster.ready("maildomains").items()
-        domain_ready = sum(1 for name, ok in domains_seen if ok and not name.startswith("single"))
-        mailbox_ready = sum(1 for ok in cluster.ready("mailboxes").values() if ok)
-        if domain_ready >= want_domains and mailbox_ready >= want_mailboxes:
+        for plural, names in pending.items():
+            names -= {name for name, ok in cluster.ready(plural, names).items() if ok}
+        if not any(pending.values()):
             break
+        if time.perf_counter() >= next_report:
+            next_report += 15
+            print(
+                f"  {time.perf_counter() - started:4.0f} s: "
+                f"{domains - len(pending['maildomains'])} MailDomains, "
+                f"{domains * per_domain - len(pending['mailboxes'])} Mailboxes Ready; "
+                f"operator RSS {operator.rss_mb():.0f} MB",
+                flush=True,
+            )
         if time.perf_counter() - started > timeout:
             raise RuntimeError(
-                f"not converged after {timeout:.0f} s: {domain_ready}/{want_domains} "
-                f"domains, {mailbox_ready}/{want_mailboxes} mailboxes Ready"
+                f"not converged after {timeout:.0f} s: {domains - len(pending['maildomains'])}"
+                f"/{domains} domains, {domains * per_domain - len(pending['mailboxes'])}"
+                f"/{domains * per_domain} mailboxes Ready"
             )
         time.sleep(0.25)  # each look reads every object: not too often
     elapsed = time.perf_counter() - started
@@ -253,8 +276,37 @@ def steady_writes(
     return cluster.writes_since(start), done - before, time.time() - started
 
 
+def cpu_seconds(operator: Process, backend: Process) -> dict[str, float]:
+    """CPU time used so far by each part of the run (user + system, live processes)."""
+    import psutil
+
+    def used(process: psutil.Process) -> float:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            return 0.0
+        return times.user + times.system
+
+    me = psutil.Process()
+    parts = {"operator": psutil.Process(operator.process.pid), "backend": None}
+    backend_tree = psutil.Process(backend.process.pid)
+    backend_pids = {backend_tree.pid} | {p.pid for p in backend_tree.children(recursive=True)}
+    found = {"operator": used(parts["operator"]), "emulator and bench": used(me)}
+    found["backend"] = sum(used(psutil.Process(pid)) for pid in backend_pids)
+    others = [
+        p for p in me.children(recursive=True)
+        if p.pid not in backend_pids and p.pid != operator.process.pid
+    ]  # fmt: skip
+    found["PostgreSQL and Redis"] = sum(used(p) for p in others)
+    return found
+
+
 def run_figures(
-    cluster: Cluster, args: argparse.Namespace, operator: Process, metrics_port: int
+    cluster: Cluster,
+    args: argparse.Namespace,
+    operator: Process,
+    backend: Process,
+    metrics_port: int,
 ) -> tuple:
     print(
         f"backend: gunicorn, 2 workers; emulator in this process; operator pid "
@@ -262,7 +314,14 @@ def run_figures(
     )
 
     single = one_domain_ready(cluster, args.samples, operator)
+    before = cpu_seconds(operator, backend)
     created_in, converged_in = converge(cluster, args, operator)
+    after = cpu_seconds(operator, backend)
+    print(
+        "CPU used while converging: "
+        + ", ".join(f"{part} {after[part] - before[part]:.0f} s" for part in after)
+        + f"; operator RSS peak so far {operator.peak_rss_mb():.0f} MB"
+    )
     objects = args.samples + args.domains * (1 + args.mailboxes)
     writes, resynced, window = steady_writes(cluster, objects, metrics_port, args.resync, operator)
     peak = operator.peak_rss_mb()
@@ -274,13 +333,21 @@ def main() -> int:
     parser.add_argument("--domains", type=int, default=100)
     parser.add_argument("--mailboxes", type=int, default=10, help="Mailboxes per MailDomain")
     parser.add_argument("--samples", type=int, default=5, help="single MailDomains timed")
-    parser.add_argument("--resync", type=float, default=30, help="the operator's resync period")
+    parser.add_argument(
+        "--resync",
+        type=float,
+        help="the operator's resync period (default: 30 s, or 1 s per 40 objects when more)",
+    )
     parser.add_argument("--creators", type=int, default=8, help="threads creating objects")
     parser.add_argument("--timeout", type=float, default=1800, help="convergence limit (s)")
     parser.add_argument("--smoke", action="store_true", help="a few seconds: 3 domains")
     args = parser.parse_args()
     if args.smoke:
         args.domains, args.mailboxes, args.samples, args.resync = 3, 2, 1, 2.0
+    if args.resync is None:
+        # Every object is resynced once a period: 40 a second keeps that load below what
+        # the 2-worker backend serves besides the changes (300 s, the default, at 11,000).
+        args.resync = max(30.0, (args.samples + args.domains * (1 + args.mailboxes)) / 40)
 
     setup_django(database=DB_NAME)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)  # the emulator's requests
@@ -325,7 +392,7 @@ def main() -> int:
             )
             operator.wait_http(f"http://127.0.0.1:{live_port}/healthz")
             try:
-                figures = run_figures(Cluster(emulator, url), args, operator, metrics_port)
+                figures = run_figures(Cluster(emulator, url), args, operator, backend, metrics_port)
             finally:
                 operator.stop()  # before the emulator: its watch streams would keep it serving
         single, created_in, converged_in, objects, writes, resynced, window, peak = figures

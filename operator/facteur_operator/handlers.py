@@ -11,7 +11,9 @@ unreachable backend is a temporary one (retried with backoff, condition False me
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +35,9 @@ RETRY_SECONDS = 10
 DIFFBASE = f"{GROUP}/last-handled-configuration"  # kopf's: written once an object is handled
 # New RSA keys (50-150 ms of CPU each) are made off the event loop, two at a time.
 KEYGEN = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dkim-keygen")
+# A Mailbox made with its MailDomain waits this long for the domain to reach the backend,
+# rather than fail there (404) and be retried 10 s later through kopf's retry writes.
+DOMAIN_WAIT_SECONDS = 5.0
 
 
 @dataclass
@@ -42,6 +47,11 @@ class Runtime:
     backend: Backend | None = None
     metrics_server: Any = None
     resyncs: list[asyncio.Task] = field(default_factory=list)
+    # (namespace, MailDomain name) -> set once this process synced it to the backend.
+    domains_synced: dict[tuple[str, str], asyncio.Event] = field(default_factory=dict)
+    # Backend calls in flight: thousands of objects at once would queue in its few workers'
+    # backlog and time out there (then be retried: more load); they wait here instead.
+    backend_slots: asyncio.Semaphore | None = None
 
 
 RUNTIME = Runtime(Settings.from_env())
@@ -51,6 +61,8 @@ RUNTIME = Runtime(Settings.from_env())
 async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     RUNTIME.settings = Settings.from_env()
     RUNTIME.backend = Backend(RUNTIME.settings.backend_url, RUNTIME.settings.service_token)
+    RUNTIME.domains_synced.clear()  # events of a previous run's loop
+    RUNTIME.backend_slots = asyncio.Semaphore(RUNTIME.settings.backend_concurrency)
     # kopf's own bookkeeping in annotations of our group: status is ours, and the CRD's
     # structural schema would prune anything else written there.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
@@ -121,6 +133,17 @@ def _backend() -> Backend:
     return RUNTIME.backend
 
 
+@contextlib.asynccontextmanager
+async def _backend_turn() -> AsyncIterator[Backend]:
+    """The backend, once one of its ``backend_concurrency`` slots is free."""
+    backend = _backend()
+    if RUNTIME.backend_slots is None:
+        yield backend
+        return
+    async with RUNTIME.backend_slots:
+        yield backend
+
+
 async def _write_status(path: str, current: dict, desired: dict) -> None:
     changes = reconcile.status_patch(current, desired)
     if changes:
@@ -162,8 +185,9 @@ async def _dkim_keys(
         )
         new["metadata"]["ownerReferences"] = [_owner(body)]
         try:
-            await _kube().create(object_path("v1", "secrets", namespace), new)
+            made = await _kube().create(object_path("v1", "secrets", namespace), new)
             keys = rotation.KeySet(active=key)
+            _remember_keys(made, keys)  # the next reconciles need not parse it back
         except KubeError as exc:
             if exc.status != 409:
                 raise
@@ -195,15 +219,27 @@ async def _dkim_keys(
 _PARSED: dict[tuple[str, str], tuple[tuple[str, str], rotation.KeySet | None]] = {}
 
 
-def _keys_in(secret: dict) -> rotation.KeySet | None:
+def _version_of(secret: dict) -> tuple[tuple[str, str], tuple[str, str] | None]:
     meta = secret.get("metadata") or {}
     where = (str(meta.get("namespace")), str(meta.get("name")))
-    version = (str(meta.get("uid")), str(meta.get("resourceVersion")))
+    if not meta.get("uid") or not meta.get("resourceVersion"):
+        return where, None
+    return where, (str(meta["uid"]), str(meta["resourceVersion"]))
+
+
+def _remember_keys(secret: dict, keys: rotation.KeySet | None) -> None:
+    where, version = _version_of(secret)
+    if version is not None:
+        _PARSED[where] = (version, keys)
+
+
+def _keys_in(secret: dict) -> rotation.KeySet | None:
+    where, version = _version_of(secret)
     cached = _PARSED.get(where)
-    if cached is not None and meta.get("resourceVersion") and cached[0] == version:
+    if cached is not None and version is not None and cached[0] == version:
         return cached[1]
     keys = rotation.from_secret(secret)
-    _PARSED[where] = (version, keys)
+    _remember_keys(secret, keys)
     return keys
 
 
@@ -261,10 +297,12 @@ async def reconcile_domain(body: kopf.Body, logger: logging.Logger) -> None:
 
     backend_error: BackendError | None = None
     try:
-        await _backend().put_domain(spec)
-        if key is not None:
-            await _backend().put_dkim_key(spec.domain, key)
+        async with _backend_turn() as backend:
+            await backend.put_domain(spec)
+            if key is not None:
+                await backend.put_dkim_key(spec.domain, key)
         backend_cond = reconcile.ok("BackendSynced", "Synced", f"domain {spec.domain}")
+        _domain_synced(body.meta.namespace, body.meta.name).set()
     except BackendError as exc:
         backend_error = exc
         reason = "BackendRefused" if exc.refused else "BackendUnavailable"
@@ -328,9 +366,24 @@ async def maildomain_deleted(body: kopf.Body, logger: logging.Logger, **_: Any) 
     # The Secret and the DNSEndpoint are owned by the MailDomain: the garbage collector
     # removes them.
     _PARSED.pop((namespace, dkim.secret_name(name)), None)
+    RUNTIME.domains_synced.pop((namespace, name), None)
 
 
 # --- Mailbox ------------------------------------------------------------------------
+
+
+def _domain_synced(namespace: str, name: str) -> asyncio.Event:
+    return RUNTIME.domains_synced.setdefault((namespace, name), asyncio.Event())
+
+
+async def _await_domain_synced(namespace: str, name: str, domain_body: dict) -> None:
+    """Wait a little for a MailDomain not in the backend yet (made with its Mailboxes)."""
+    conditions = (domain_body.get("status") or {}).get("conditions") or []
+    if any(c.get("type") == "BackendSynced" and c.get("status") == "True" for c in conditions):
+        return
+    # On timeout the backend says why (its answer goes to the status, retried as ever).
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(_domain_synced(namespace, name).wait(), DOMAIN_WAIT_SECONDS)
 
 
 async def reconcile_mailbox(body: kopf.Body, logger: logging.Logger) -> None:
@@ -361,8 +414,10 @@ async def reconcile_mailbox(body: kopf.Body, logger: logging.Logger) -> None:
         error = kopf.TemporaryError(cond.message, delay=RETRY_SECONDS)
     else:
         domain = str((domain_body.get("spec") or {}).get("domain", ""))
+        await _await_domain_synced(namespace, spec.domain_ref, domain_body)
         try:
-            await _backend().put_mailbox(f"{spec.local_part}@{domain}", spec)
+            async with _backend_turn() as backend:
+                await backend.put_mailbox(f"{spec.local_part}@{domain}", spec)
             cond = reconcile.ok("BackendSynced", "Synced", f"{spec.local_part}@{domain}")
         except BackendError as exc:
             reason = "BackendRefused" if exc.refused else "BackendUnavailable"

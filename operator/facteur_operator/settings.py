@@ -16,6 +16,7 @@ class Settings:
     kube_server: str  # empty: in-cluster service account, else kubeconfig
     metrics_port: int  # 0: no /metrics
     metrics_addr: str
+    backend_concurrency: int = 8  # backend calls in flight at most (the rest wait their turn)
     namespaces: tuple[str, ...] = ()  # watched and resynced; empty: every namespace
 
     @classmethod
@@ -30,5 +31,6 @@ class Settings:
             kube_server=env.get("FACTEUR_OPERATOR_KUBE_SERVER", ""),
             metrics_port=int(env.get("FACTEUR_OPERATOR_METRICS_PORT") or 0),
             metrics_addr=env.get("FACTEUR_OPERATOR_METRICS_ADDR", "0.0.0.0"),  # noqa: S104
+            backend_concurrency=max(1, int(env.get("FACTEUR_OPERATOR_BACKEND_CONCURRENCY", "8"))),
             namespaces=tuple(n for n in env.get("FACTEUR_OPERATOR_NAMESPACES", "").split(",") if n),
         )
