@@ -142,6 +142,15 @@ class ApiServer(kmock.KubernetesEmulator, _MatchedAlone):
         listed = await super()._serve_list(request)
         # Where a watch continues from: kmock answers "...", which replays everything.
         listed["metadata"]["resourceVersion"] = str(self._version)
+        # Pages (?limit=&continue=), as the apiserver serves them; the token is an offset
+        # here (the apiserver's pages come from one snapshot: close enough for tests).
+        limit = _version_of(request.url.query.get("limit"))
+        if limit:
+            start = _version_of(request.url.query.get("continue"))
+            items = listed["items"]
+            listed["items"] = items[start : start + limit]
+            if start + limit < len(items):
+                listed["metadata"]["continue"] = str(start + limit)
         return listed
 
     async def _serve_watch(self, request: kmock.Request) -> AsyncIterator[Any]:
@@ -195,6 +204,7 @@ class ApiServer(kmock.KubernetesEmulator, _MatchedAlone):
 
 
 def _version_of(value: Any) -> int:
+    """A resourceVersion, limit or continue token as a number (0 when absent or opaque)."""
     return int(value) if isinstance(value, str) and value.isdigit() else 0
 
 
