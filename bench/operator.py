@@ -19,11 +19,13 @@ domain Ready under 2 s, the whole set converged under 60 s, zero writes at stead
 peak RSS under 200 MB. Misses are printed, not fatal: the exit status is non-zero only
 when something fails (a process dies, convergence times out).
 
-The emulator (kmock) scans every object and every request served so far on each request;
-the bench gives it a keyed lookup and a bounded request log (same answers) so that large
-runs measure the operator rather than those scans (``tune_emulator``).
+The emulator runs without its request log (``keep_requests=False``): a request's cost
+there does not grow with the objects stored or the requests served, so that large runs
+measure the operator rather than the emulator. The bench creates the objects from a pool
+of ``--creators`` threads, as ``kubectl apply`` of many files or a GitOps tool would.
 Everything runs on this machine: the backend, PostgreSQL and the emulator share its
-cores with the operator.
+cores with the operator, so the bench also prints the CPU time each part used while
+converging, and every 15 s the objects Ready so far and the operator's RSS.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +51,6 @@ TOKEN = "bench-operator-" + secrets.token_urlsafe(16)
 NS = "bench"
 CR = f"/apis/mail.facteur.dev/v1alpha1/namespaces/{NS}"
 READY_TARGET_S, CONVERGE_TARGET_S, RSS_TARGET_MB = 2.0, 60.0, 200.0
-WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
 
 
 # --- processes ------------------------------------------------------------------------------
@@ -82,8 +84,14 @@ class Process:
             raise RuntimeError(f"{self.name} exited:\n{self.log_tail()}")
 
     def peak_rss_mb(self) -> float:
+        return self._status_mb("VmHWM")
+
+    def rss_mb(self) -> float:
+        return self._status_mb("VmRSS")
+
+    def _status_mb(self, field: str) -> float:
         status = Path(f"/proc/{self.process.pid}/status").read_text()
-        match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+        match = re.search(rf"^{field}:\s+(\d+) kB", status, re.MULTILINE)
         return int(match.group(1)) * 1024 / 1e6 if match else 0.0
 
     def log_tail(self, lines: int = 30) -> str:
@@ -109,61 +117,24 @@ def bin_path(name: str) -> str:
 # --- the emulator -----------------------------------------------------------------------------
 
 
-WRITES: list[str] = []  # every write the emulator served, "METHOD path"
-
-
-def tune_emulator() -> None:
-    """Make the tests' emulator scale to thousands of objects, with the same answers.
-
-    kmock finds an object by scanning all of them, and matches each request against the log
-    of every request served so far (by identity): both grow with the run, which makes a
-    large run measure kmock. The bench looks objects up by key, keeps only the requests in
-    flight in that log, and counts writes itself.
-    """
-    import kmock
-
-    from tests.operator.emulator import ApiServer
-
-    scan = kmock.KubernetesEmulator._KubernetesEmulator__get_obj  # type: ignore[attr-defined]
-    handle = ApiServer._handle
-
-    def get_obj(self: Any, request: Any, strict: bool) -> Any:
-        if strict and request.name is not None:
-            return self._objects._objects.get((request.resource, request.namespace, request.name))
-        return scan(self, request, strict)
-
-    in_flight: set[int] = set()
-
-    async def counted(self: Any, request: Any) -> Any:
-        if str(request.method).upper().endswith(WRITE_METHODS):
-            WRITES.append(f"{request.method} {request.url.path}")
-        in_flight.add(id(request))
-        if len(self._requests) > 2 * len(in_flight) + 50:
-            # Answered requests are never matched again: only those in flight must stay.
-            self._requests[:] = [r for r in self._requests if id(r) in in_flight]
-        try:
-            return await handle(self, request)
-        finally:
-            in_flight.discard(id(request))
-
-    ApiServer._KubernetesEmulator__get_obj = get_obj  # type: ignore[attr-defined]
-    ApiServer._handle = counted  # type: ignore[method-assign]
-
-
 class Cluster:
     def __init__(self, emulator: Any, url: str) -> None:
-        import requests
-
         self.emulator, self.url = emulator, url
-        self.session = requests.Session()
+        self.local = threading.local()  # a requests.Session is not thread-safe
 
     def create(self, plural: str, body: dict) -> None:
-        response = self.session.post(f"{self.url}{CR}/{plural}", json=body, timeout=30)
+        import requests
+
+        session = getattr(self.local, "session", None)
+        if session is None:
+            session = self.local.session = requests.Session()
+        response = session.post(f"{self.url}{CR}/{plural}", json=body, timeout=30)
         if response.status_code != 201:
             raise RuntimeError(f"create {plural}: {response.status_code} {response.text}")
 
-    def ready(self, plural: str) -> dict[str, bool]:
-        """Name -> Ready=True, for every object of ``plural``, read in the emulator's memory."""
+    def ready(self, plural: str, among: set[str] | None = None) -> dict[str, bool]:
+        """Name -> Ready=True, for every object of ``plural`` (``among`` those names only),
+        read in the emulator's memory."""
         while True:
             try:
                 items = list(self.emulator.objects.items())
@@ -174,15 +145,17 @@ class Cluster:
         for (resource, _namespace, name), obj in items:
             if resource.plural != plural or obj.deleted:
                 continue
+            if among is not None and name not in among:
+                continue
             conditions = (obj.raw.get("status") or {}).get("conditions") or []
             found[name] = any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
         return found
 
     def writes_served(self) -> int:
-        return len(WRITES)
+        return len(self.emulator.writes)
 
     def writes_since(self, start: int) -> list[str]:
-        return WRITES[start:]
+        return self.emulator.writes[start:]
 
 
 def domain_body(name: str, domain: str) -> dict:
@@ -236,36 +209,53 @@ def one_domain_ready(cluster: Cluster, samples: int, operator: Process) -> list[
     return times
 
 
-def converge(
-    cluster: Cluster, domains: int, per_domain: int, operator: Process, timeout: float
-) -> tuple[float, float]:
+def converge(cluster: Cluster, args: argparse.Namespace, operator: Process) -> tuple[float, float]:
     """Create the set; (seconds to create it, seconds until all Ready) from the first create."""
+    domains, per_domain, timeout = args.domains, args.mailboxes, args.timeout
     started = time.perf_counter()
     created = {"done": 0.0}
 
+    def create_domain(d: int) -> None:
+        # A domain, then its Mailboxes: the order a manifest of each domain gives.
+        cluster.create("maildomains", domain_body(f"d{d}", f"d{d}.bench.example"))
+        for m in range(per_domain):
+            cluster.create("mailboxes", mailbox_body(f"d{d}-m{m}", f"d{d}", f"user{m}"))
+
     def create_all() -> None:
-        for d in range(domains):
-            cluster.create("maildomains", domain_body(f"d{d}", f"d{d}.bench.example"))
-            for m in range(per_domain):
-                cluster.create("mailboxes", mailbox_body(f"d{d}-m{m}", f"d{d}", f"user{m}"))
+        with ThreadPoolExecutor(args.creators) as pool:
+            list(pool.map(create_domain, range(domains)))  # raises the first failure
         created["done"] = time.perf_counter() - started
 
     creator = threading.Thread(target=create_all, daemon=True)
     creator.start()
-    want_domains, want_mailboxes = domains, domains * per_domain
+    next_report = started + 15
+    # Names not seen Ready yet: each look reads only those.
+    pending = {
+        "maildomains": {f"d{d}" for d in range(domains)},
+        "mailboxes": {f"d{d}-m{m}" for d in range(domains) for m in range(per_domain)},
+    }
     while True:
         operator.alive()
-        domains_seen = cluster.ready("maildomains").items()
-        domain_ready = sum(1 for name, ok in domains_seen if ok and not name.startswith("single"))
-        mailbox_ready = sum(1 for ok in cluster.ready("mailboxes").values() if ok)
-        if domain_ready >= want_domains and mailbox_ready >= want_mailboxes:
+        for plural, names in pending.items():
+            names -= {name for name, ok in cluster.ready(plural, names).items() if ok}
+        if not any(pending.values()):
             break
+        if time.perf_counter() >= next_report:
+            next_report += 15
+            print(
+                f"  {time.perf_counter() - started:4.0f} s: "
+                f"{domains - len(pending['maildomains'])} MailDomains, "
+                f"{domains * per_domain - len(pending['mailboxes'])} Mailboxes Ready; "
+                f"operator RSS {operator.rss_mb():.0f} MB",
+                flush=True,
+            )
         if time.perf_counter() - started > timeout:
             raise RuntimeError(
-                f"not converged after {timeout:.0f} s: {domain_ready}/{want_domains} "
-                f"domains, {mailbox_ready}/{want_mailboxes} mailboxes Ready"
+                f"not converged after {timeout:.0f} s: {domains - len(pending['maildomains'])}"
+                f"/{domains} domains, {domains * per_domain - len(pending['mailboxes'])}"
+                f"/{domains * per_domain} mailboxes Ready"
             )
-        time.sleep(0.1)
+        time.sleep(0.25)  # each look reads every object: not too often
     elapsed = time.perf_counter() - started
     creator.join()
     return created["done"], elapsed
@@ -287,8 +277,35 @@ def steady_writes(
     return cluster.writes_since(start), done - before, time.time() - started
 
 
+def cpu_seconds(operator: Process, backend: Process) -> dict[str, float]:
+    """CPU time used so far by each part of the run (user + system, live processes)."""
+    import psutil
+
+    def used(process: psutil.Process) -> float:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            return 0.0
+        return times.user + times.system
+
+    me = psutil.Process()
+    backend_tree = psutil.Process(backend.process.pid)
+    backend_pids = {backend_tree.pid} | {p.pid for p in backend_tree.children(recursive=True)}
+    found = {
+        "operator": used(psutil.Process(operator.process.pid)),
+        "emulator and bench": used(me),
+    }
+    # PostgreSQL is not counted: the embedded one runs detached from this process.
+    found["backend"] = sum(used(psutil.Process(pid)) for pid in backend_pids)
+    return found
+
+
 def run_figures(
-    cluster: Cluster, args: argparse.Namespace, operator: Process, metrics_port: int
+    cluster: Cluster,
+    args: argparse.Namespace,
+    operator: Process,
+    backend: Process,
+    metrics_port: int,
 ) -> tuple:
     print(
         f"backend: gunicorn, 2 workers; emulator in this process; operator pid "
@@ -296,8 +313,13 @@ def run_figures(
     )
 
     single = one_domain_ready(cluster, args.samples, operator)
-    created_in, converged_in = converge(
-        cluster, args.domains, args.mailboxes, operator, args.timeout
+    before = cpu_seconds(operator, backend)
+    created_in, converged_in = converge(cluster, args, operator)
+    after = cpu_seconds(operator, backend)
+    print(
+        "CPU used while converging: "
+        + ", ".join(f"{part} {after[part] - before[part]:.0f} s" for part in after)
+        + f"; operator RSS peak so far {operator.peak_rss_mb():.0f} MB"
     )
     objects = args.samples + args.domains * (1 + args.mailboxes)
     writes, resynced, window = steady_writes(cluster, objects, metrics_port, args.resync, operator)
@@ -310,16 +332,24 @@ def main() -> int:
     parser.add_argument("--domains", type=int, default=100)
     parser.add_argument("--mailboxes", type=int, default=10, help="Mailboxes per MailDomain")
     parser.add_argument("--samples", type=int, default=5, help="single MailDomains timed")
-    parser.add_argument("--resync", type=float, default=30, help="the operator's resync period")
+    parser.add_argument(
+        "--resync",
+        type=float,
+        help="the operator's resync period (default: 30 s, or 1 s per 40 objects when more)",
+    )
+    parser.add_argument("--creators", type=int, default=8, help="threads creating objects")
     parser.add_argument("--timeout", type=float, default=1800, help="convergence limit (s)")
     parser.add_argument("--smoke", action="store_true", help="a few seconds: 3 domains")
     args = parser.parse_args()
     if args.smoke:
         args.domains, args.mailboxes, args.samples, args.resync = 3, 2, 1, 2.0
+    if args.resync is None:
+        # Every object is resynced once a period: 40 a second keeps that load below what
+        # the 2-worker backend serves besides the changes (300 s, the default, at 11,000).
+        args.resync = max(30.0, (args.samples + args.domains * (1 + args.mailboxes)) / 40)
 
     setup_django(database=DB_NAME)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)  # the emulator's requests
-    tune_emulator()
     from tests.operator.emulator import running_api_server
 
     logs = Path(os.environ.get("FACTEUR_BENCH_LOGS", ROOT / "var" / "bench"))
@@ -342,7 +372,7 @@ def main() -> int:
     operator: Process | None = None
     try:
         backend.wait_http(f"http://127.0.0.1:{backend_port}/api/v1.0/auth/config/")
-        with running_api_server(dns_endpoint=True) as (emulator, url):
+        with running_api_server(dns_endpoint=True, keep_requests=False) as (emulator, url):
             operator_env = dict(
                 env,
                 FACTEUR_OPERATOR_KUBE_SERVER=url,
@@ -361,7 +391,7 @@ def main() -> int:
             )
             operator.wait_http(f"http://127.0.0.1:{live_port}/healthz")
             try:
-                figures = run_figures(Cluster(emulator, url), args, operator, metrics_port)
+                figures = run_figures(Cluster(emulator, url), args, operator, backend, metrics_port)
             finally:
                 operator.stop()  # before the emulator: its watch streams would keep it serving
         single, created_in, converged_in, objects, writes, resynced, window, peak = figures

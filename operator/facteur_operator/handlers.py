@@ -1,5 +1,6 @@
 """kopf handlers: MailDomain and Mailbox reconciled on create, update, resume and a periodic
-resync; deletion behind a finalizer, by the resource's deletionPolicy.
+resync (``resync``: one loop per kind, not a kopf timer per object); deletion behind a
+finalizer, by the resource's deletionPolicy.
 
 Each reconcile gathers facts (the DKIM Secret, the backend's answer), computes the status
 with the pure functions of ``reconcile`` and writes only what differs: at steady state it
@@ -9,21 +10,33 @@ unreachable backend is a temporary one (retried with backoff, condition False me
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-import os
-import random
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import kopf
 from prometheus_client import start_http_server
 
-from facteur_operator import conditions, dkim, dns, events, metrics, reconcile, rotation, specs
+from facteur_operator import (
+    conditions,
+    dkim,
+    dns,
+    events,
+    metrics,
+    reconcile,
+    resync,
+    rotation,
+    specs,
+)
 from facteur_operator.backend import Backend, BackendError
 from facteur_operator.conditions import FALSE, Condition
 from facteur_operator.dns_verify import Verifier
-from facteur_operator.kube import Kube, KubeError, object_path
+from facteur_operator.kube import Kube, KubeError, object_path, resource_path
 from facteur_operator.mta import MtaLoop
 from facteur_operator.settings import Settings
 
@@ -31,6 +44,12 @@ GROUP, VERSION = "mail.facteur.dev", "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
 DNS_ENDPOINT_VERSION, DNS_ENDPOINT_PLURAL = "externaldns.k8s.io/v1alpha1", "dnsendpoints"
 RETRY_SECONDS = 10
+DIFFBASE = f"{GROUP}/last-handled-configuration"  # kopf's: written once an object is handled
+# New RSA keys (50-150 ms of CPU each) are made off the event loop, two at a time.
+KEYGEN = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dkim-keygen")
+# A Mailbox made with its MailDomain waits this long for the domain to reach the backend,
+# rather than fail there (404) and be retried 10 s later through kopf's retry writes.
+DOMAIN_WAIT_SECONDS = 5.0
 
 
 @dataclass
@@ -41,6 +60,12 @@ class Runtime:
     metrics_server: Any = None
     mta: MtaLoop | None = None
     verifier: Verifier | None = None
+    resyncs: list[asyncio.Task] = field(default_factory=list)
+    # (namespace, MailDomain name) -> set once this process synced it to the backend.
+    domains_synced: dict[tuple[str, str], asyncio.Event] = field(default_factory=dict)
+    # Backend calls in flight: thousands of objects at once would queue in its few workers'
+    # backlog and time out there (then be retried: more load); they wait here instead.
+    backend_slots: asyncio.Semaphore | None = None
 
 
 RUNTIME = Runtime(Settings.from_env())
@@ -51,10 +76,12 @@ REFUSED_DELETIONS: dict[str, str] = {}  # MailDomain uid -> the Mailboxes last n
 async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     RUNTIME.settings = Settings.from_env()
     RUNTIME.backend = Backend(RUNTIME.settings.backend_url, RUNTIME.settings.service_token)
+    RUNTIME.domains_synced.clear()  # events of a previous run's loop
+    RUNTIME.backend_slots = asyncio.Semaphore(RUNTIME.settings.backend_concurrency)
     RUNTIME.mta = MtaLoop(
         RUNTIME.settings.mta,
         lambda: RUNTIME.kube,
-        namespaces=[n for n in os.environ.get("FACTEUR_OPERATOR_NAMESPACES", "").split(",") if n],
+        namespaces=list(RUNTIME.settings.namespaces),
         resync_seconds=RUNTIME.settings.resync_seconds,
         on_status_write=metrics.STATUS_WRITES.labels("MailDomain").inc,
     )
@@ -65,17 +92,28 @@ async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     # structural schema would prune anything else written there.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=GROUP, key="last-handled-configuration"
+        prefix=GROUP, key=DIFFBASE.split("/", 1)[1]
     )
     settings.persistence.finalizer = f"{GROUP}/finalizer"
     settings.posting.level = logging.WARNING  # Events for problems, not every success
-    # A resync timer running when its object is deleted holds the finalizer until kopf
-    # checks again that it stopped: every second, not kopf's default minute.
-    settings.background.cancellation_polling = 1
     if RUNTIME.settings.metrics_port and RUNTIME.metrics_server is None:
         RUNTIME.metrics_server, _thread = start_http_server(
             RUNTIME.settings.metrics_port, addr=RUNTIME.settings.metrics_addr
         )
+    namespaces = RUNTIME.settings.namespaces or (None,)
+    for kind, plural, handler in (
+        ("MailDomain", "maildomains", maildomain_changed),
+        ("Mailbox", "mailboxes", mailbox_changed),
+    ):
+        loop = resync.resync_forever(
+            kube=_kube,
+            paths=[resource_path(API_VERSION, plural, ns) for ns in namespaces],
+            kind=kind,
+            reconcile=handler,
+            period=RUNTIME.settings.resync_seconds,
+            handled_marker=DIFFBASE,
+        )
+        RUNTIME.resyncs.append(asyncio.create_task(loop, name=f"resync {plural}"))
 
 
 @kopf.on.login()
@@ -92,6 +130,10 @@ def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
 
 @kopf.on.cleanup()
 async def close(**_: Any) -> None:
+    for task in RUNTIME.resyncs:
+        task.cancel()
+    await asyncio.gather(*RUNTIME.resyncs, return_exceptions=True)
+    RUNTIME.resyncs.clear()
     if RUNTIME.mta is not None:
         await RUNTIME.mta.stop()
     if RUNTIME.verifier is not None:
@@ -124,6 +166,17 @@ def _backend() -> Backend:
     if RUNTIME.backend is None:
         raise kopf.TemporaryError("the operator is starting", delay=1)
     return RUNTIME.backend
+
+
+@contextlib.asynccontextmanager
+async def _backend_turn() -> AsyncIterator[Backend]:
+    """The backend, once one of its ``backend_concurrency`` slots is free."""
+    backend = _backend()
+    if RUNTIME.backend_slots is None:
+        yield backend
+        return
+    async with RUNTIME.backend_slots:
+        yield backend
 
 
 async def _write_status(path: str, current: dict, desired: dict) -> bool:
@@ -204,25 +257,29 @@ async def _dkim_keys(
     if secret is None:
         # A lost Secret (deleted by hand): the new key must not reuse a published selector.
         published = (body.get("status") or {}).get("dkim", {}).get("activeSelector")
-        key = dkim.new_key(spec, now, taken={published} if published else frozenset())
+        taken = {published} if published else frozenset()
+        key = await asyncio.get_running_loop().run_in_executor(
+            KEYGEN, dkim.new_key, spec, now, taken
+        )
         new = dkim.secret_body(
             name=dkim.secret_name(name), namespace=namespace, domain=spec.domain, key=key
         )
         new["metadata"]["ownerReferences"] = [_owner(body)]
         try:
-            await _kube().create(object_path("v1", "secrets", namespace), new)
+            made = await _kube().create(object_path("v1", "secrets", namespace), new)
             keys = rotation.KeySet(active=key)
             events.post(
                 body,
                 "DKIMKeyCreated",
                 f"{key.algorithm} key {key.selector} in Secret {dkim.secret_name(name)}",
             )
+            _remember_keys(made, keys)  # the next reconciles need not parse it back
         except KubeError as exc:
             if exc.status != 409:
                 raise
             secret = await _kube().get(path)  # made meanwhile (another reconcile): use it
     if keys is None:
-        keys = rotation.from_secret(secret or {})
+        keys = _keys_in(secret or {})
     if keys is None:
         # Someone else's Secret, or a damaged one: reported, never overwritten.
         return None, Condition(
@@ -254,6 +311,36 @@ def _rotation_step(before: rotation.KeySet, after: rotation.KeySet) -> str:
     if before.previous is not None and after.previous is None:
         return f"old key {before.previous.selector} retired: remove its DNS record"
     return "DKIM keys updated"
+
+
+# What each domain's Secret held when last read: parsing a key checks it (tens of ms for
+# RSA), which a resync of every domain would repeat for nothing. Any change to the Secret
+# changes its resourceVersion, so an entry is reused only for the very same Secret.
+_PARSED: dict[tuple[str, str], tuple[tuple[str, str], rotation.KeySet | None]] = {}
+
+
+def _version_of(secret: dict) -> tuple[tuple[str, str], tuple[str, str] | None]:
+    meta = secret.get("metadata") or {}
+    where = (str(meta.get("namespace")), str(meta.get("name")))
+    if not meta.get("uid") or not meta.get("resourceVersion"):
+        return where, None
+    return where, (str(meta["uid"]), str(meta["resourceVersion"]))
+
+
+def _remember_keys(secret: dict, keys: rotation.KeySet | None) -> None:
+    where, version = _version_of(secret)
+    if version is not None:
+        _PARSED[where] = (version, keys)
+
+
+def _keys_in(secret: dict) -> rotation.KeySet | None:
+    where, version = _version_of(secret)
+    cached = _PARSED.get(where)
+    if cached is not None and version is not None and cached[0] == version:
+        return cached[1]
+    keys = rotation.from_secret(secret)
+    _remember_keys(secret, keys)
+    return keys
 
 
 async def _publish(body: kopf.Body, spec: specs.DomainSpec, found: list) -> str:
@@ -318,10 +405,12 @@ async def reconcile_domain(body: kopf.Body, logger: logging.Logger) -> None:
 
     backend_error: BackendError | None = None
     try:
-        answers = [await _backend().put_domain(spec)]
-        if key is not None:
-            answers.append(await _backend().put_dkim_key(spec.domain, key))
+        async with _backend_turn() as backend:
+            answers = [await backend.put_domain(spec)]
+            if key is not None:
+                answers.append(await backend.put_dkim_key(spec.domain, key))
         backend_cond = reconcile.ok("BackendSynced", "Synced", f"domain {spec.domain}")
+        _domain_synced(body.meta.namespace, body.meta.name).set()
         if any(a.get("changed") for a in answers):
             events.post(body, "BackendSynced", f"the backend's domain {spec.domain} updated")
     except BackendError as exc:
@@ -368,21 +457,6 @@ async def maildomain_changed(body: kopf.Body, logger: logging.Logger, **_: Any) 
         await reconcile_domain(body, logger)
 
 
-@kopf.timer(
-    GROUP,
-    VERSION,
-    "maildomains",
-    interval=RUNTIME.settings.resync_seconds,
-    initial_delay=RUNTIME.settings.resync_seconds * random.uniform(0.5, 1.0),  # noqa: S311
-    idle=RUNTIME.settings.resync_seconds / 2,
-)
-async def maildomain_resync(body: kopf.Body, logger: logging.Logger, **_: Any) -> None:
-    # Drift (a deleted Secret, a backend restored from backup) is corrected here.
-    if not body.meta.get("deletionTimestamp"):
-        async with metrics.measured("MailDomain"):
-            await reconcile_domain(body, logger)
-
-
 @kopf.on.delete(GROUP, VERSION, "maildomains")
 async def maildomain_deleted(body: kopf.Body, logger: logging.Logger, **_: Any) -> None:
     namespace, name = body.meta.namespace, body.meta.name
@@ -420,9 +494,25 @@ async def maildomain_deleted(body: kopf.Body, logger: logging.Logger, **_: Any) 
         raise kopf.TemporaryError(str(exc), delay=RETRY_SECONDS) from None
     # The Secret and the DNSEndpoint are owned by the MailDomain: the garbage collector
     # removes them.
+    _PARSED.pop((namespace, dkim.secret_name(name)), None)
+    RUNTIME.domains_synced.pop((namespace, name), None)
 
 
 # --- Mailbox ------------------------------------------------------------------------
+
+
+def _domain_synced(namespace: str, name: str) -> asyncio.Event:
+    return RUNTIME.domains_synced.setdefault((namespace, name), asyncio.Event())
+
+
+async def _await_domain_synced(namespace: str, name: str, domain_body: dict) -> None:
+    """Wait a little for a MailDomain not in the backend yet (made with its Mailboxes)."""
+    conditions = (domain_body.get("status") or {}).get("conditions") or []
+    if any(c.get("type") == "BackendSynced" and c.get("status") == "True" for c in conditions):
+        return
+    # On timeout the backend says why (its answer goes to the status, retried as ever).
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(_domain_synced(namespace, name).wait(), DOMAIN_WAIT_SECONDS)
 
 
 async def reconcile_mailbox(body: kopf.Body, logger: logging.Logger) -> None:
@@ -453,8 +543,10 @@ async def reconcile_mailbox(body: kopf.Body, logger: logging.Logger) -> None:
         error = kopf.TemporaryError(cond.message, delay=RETRY_SECONDS)
     else:
         domain = str((domain_body.get("spec") or {}).get("domain", ""))
+        await _await_domain_synced(namespace, spec.domain_ref, domain_body)
         try:
-            answer = await _backend().put_mailbox(f"{spec.local_part}@{domain}", spec)
+            async with _backend_turn() as backend:
+                answer = await backend.put_mailbox(f"{spec.local_part}@{domain}", spec)
             cond = reconcile.ok("BackendSynced", "Synced", f"{spec.local_part}@{domain}")
             if answer.get("changed"):
                 events.post(
@@ -481,20 +573,6 @@ async def reconcile_mailbox(body: kopf.Body, logger: logging.Logger) -> None:
 async def mailbox_changed(body: kopf.Body, logger: logging.Logger, **_: Any) -> None:
     async with metrics.measured("Mailbox"):
         await reconcile_mailbox(body, logger)
-
-
-@kopf.timer(
-    GROUP,
-    VERSION,
-    "mailboxes",
-    interval=RUNTIME.settings.resync_seconds,
-    initial_delay=RUNTIME.settings.resync_seconds * random.uniform(0.5, 1.0),  # noqa: S311
-    idle=RUNTIME.settings.resync_seconds / 2,
-)
-async def mailbox_resync(body: kopf.Body, logger: logging.Logger, **_: Any) -> None:
-    if not body.meta.get("deletionTimestamp"):
-        async with metrics.measured("Mailbox"):
-            await reconcile_mailbox(body, logger)
 
 
 @kopf.on.delete(GROUP, VERSION, "mailboxes")

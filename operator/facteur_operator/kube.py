@@ -13,6 +13,7 @@ import json
 import ssl
 import tempfile
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import kopf
@@ -24,6 +25,14 @@ class KubeError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(f"Kubernetes API answered {status}: {message}")
         self.status = status
+
+
+def resource_path(api_version: str, plural: str, namespace: str | None = None) -> str:
+    """Where objects of ``plural`` are listed: in ``namespace``, or in every namespace."""
+    if namespace:
+        return object_path(api_version, plural, namespace)
+    root = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
+    return f"{root}/{plural}"
 
 
 def object_path(api_version: str, plural: str, namespace: str, name: str | None = None) -> str:
@@ -110,6 +119,14 @@ class Kube:
 
     async def list(self, path: str) -> list[dict]:
         return (await self._ok("GET", path) or {}).get("items") or []
+
+    async def list_page(
+        self, path: str, *, limit: int, token: str | None = None
+    ) -> tuple[list[dict], str | None]:
+        """One page of a list (``limit``/``continue``): its items and the next page's token."""
+        query = f"limit={limit}" + (f"&continue={quote(token)}" if token else "")
+        found = await self._ok("GET", f"{path}?{query}") or {}
+        return found.get("items") or [], (found.get("metadata") or {}).get("continue") or None
 
     async def create(self, path: str, body: dict) -> dict:
         return await self._ok("POST", path, body)

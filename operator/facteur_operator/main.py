@@ -11,10 +11,11 @@ import os
 import kopf
 
 import facteur_operator.handlers  # noqa: F401  (registers the handlers)
+from facteur_operator.settings import Settings
 
 
 def main() -> None:
-    namespaces = [n for n in os.environ.get("FACTEUR_OPERATOR_NAMESPACES", "").split(",") if n]
+    namespaces = list(Settings.from_env().namespaces)
     kopf.run(
         standalone=True,
         clusterwide=not namespaces,

@@ -21,6 +21,8 @@ class Settings:
     metrics_addr: str
     mta: MtaSettings  # the Postfix objects (mta_settings.py)
     dns_verify: VerifySettings  # live DNS checks (dns_verify.py)
+    backend_concurrency: int = 8  # backend calls in flight at most (the rest wait their turn)
+    namespaces: tuple[str, ...] = ()  # watched and resynced; empty: every namespace
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -40,4 +42,6 @@ class Settings:
                 backend_url=env.get("FACTEUR_BACKEND_URL", "http://127.0.0.1:8000").rstrip("/"),
             ),
             dns_verify=VerifySettings.from_env(env),
+            backend_concurrency=max(1, int(env.get("FACTEUR_OPERATOR_BACKEND_CONCURRENCY", "8"))),
+            namespaces=tuple(n for n in env.get("FACTEUR_OPERATOR_NAMESPACES", "").split(",") if n),
         )
