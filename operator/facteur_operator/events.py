@@ -1,30 +1,104 @@
 """Kubernetes Events on what changed: a DKIM key made or rotated, DNS records changed, the
-backend brought in line, a deletion held back. Posted through kopf's event queue (in the
-background, retried), only when something changed, so that a steady state posts nothing;
-kopf's own log-based Events stay at WARNING and above (handlers.configure).
+backend brought in line, a deletion held back. Posted only when something changed, so that
+a steady state posts nothing; kopf's own log-based Events stay at WARNING and above
+(handlers.configure).
+
+Posted by our own client, not kopf's event queue: that queue exists only inside kopf's
+handling of an object, and our resync loop (resync.py) reconciles outside it. ``post`` is
+synchronous for the handlers; a background task creates the Events, and a full queue or a
+refused create loses an Event (logged), never a reconcile.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 
-import kopf
+import aiohttp
+
+from facteur_operator.kube import Kube, KubeError, object_path
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE = 1000  # what an Event's message holds comfortably
+COMPONENT = "facteur-operator"
+QUEUE_SIZE = 1000  # Events waiting to be posted; beyond, new ones are dropped (logged)
+
+
+class Poster:
+    """Creates queued Events in the background through the operator's Kube client."""
+
+    def __init__(self, kube: Callable[[], Kube | None]) -> None:
+        self._kube = kube
+        self._queue: asyncio.Queue[dict] = asyncio.Queue(QUEUE_SIZE)
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="events")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def put(self, event: dict) -> None:
+        try:
+            self._queue.put_nowait(event)
+        except asyncio.QueueFull:
+            log.warning("event %s dropped: too many waiting", event["reason"])
+
+    async def _run(self) -> None:
+        while True:
+            event = await self._queue.get()
+            kube = self._kube()
+            if kube is None:
+                log.warning("event %s dropped: no API connection", event["reason"])
+                continue
+            namespace = event["metadata"]["namespace"]
+            try:
+                await kube.create(object_path("v1", "events", namespace), event)
+            except (TimeoutError, KubeError, aiohttp.ClientError) as exc:
+                log.warning("event %s not posted: %s", event["reason"], exc)
+
+
+POSTER: Poster | None = None  # set while the operator runs (handlers.configure)
+
+
+def body_of(obj: Mapping, reason: str, message: str, *, warning: bool = False) -> dict:
+    """A core/v1 Event about ``obj`` (a custom resource's body)."""
+    meta = obj.get("metadata") or {}
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"namespace": meta.get("namespace"), "generateName": f"{meta.get('name')}."},
+        "involvedObject": {
+            "apiVersion": obj.get("apiVersion"),
+            "kind": obj.get("kind"),
+            "name": meta.get("name"),
+            "namespace": meta.get("namespace"),
+            "uid": meta.get("uid"),
+        },
+        "type": "Warning" if warning else "Normal",
+        "reason": reason,
+        "message": message[:MAX_MESSAGE],
+        "source": {"component": COMPONENT},
+        "reportingComponent": COMPONENT,
+        "firstTimestamp": now,
+        "lastTimestamp": now,
+        "count": 1,
+    }
 
 
 def post(obj: Mapping, reason: str, message: str, *, warning: bool = False) -> None:
-    try:
-        kopf.event(
-            dict(obj),
-            type="Warning" if warning else "Normal",
-            reason=reason,
-            message=message[:MAX_MESSAGE],
-        )
-    except LookupError:  # outside kopf's context (a unit test): nothing to post to
+    if POSTER is None:  # a unit test of the reconcile, without the operator running
         log.debug("event %s not posted: %s", reason, message)
+        return
+    POSTER.put(body_of(obj, reason, message, warning=warning))
 
 
 def records_changed(before: list[dict] | None, after: list[dict]) -> str:

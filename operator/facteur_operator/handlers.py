@@ -88,6 +88,8 @@ async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     RUNTIME.mta.start()
     RUNTIME.verifier = Verifier(RUNTIME.settings.dns_verify, write=_write_dns_verified)
     RUNTIME.verifier.start()
+    events.POSTER = events.Poster(lambda: RUNTIME.kube)
+    events.POSTER.start()
     # kopf's own bookkeeping in annotations of our group: status is ours, and the CRD's
     # structural schema would prune anything else written there.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
@@ -138,6 +140,9 @@ async def close(**_: Any) -> None:
         await RUNTIME.mta.stop()
     if RUNTIME.verifier is not None:
         await RUNTIME.verifier.stop()
+    if events.POSTER is not None:
+        await events.POSTER.stop()
+        events.POSTER = None
     if RUNTIME.kube is not None:
         await RUNTIME.kube.close()
     if RUNTIME.metrics_server is not None:
