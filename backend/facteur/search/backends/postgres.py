@@ -1,0 +1,310 @@
+"""PostgreSQL full-text search: the default backend, no extra service.
+
+Each message has a weighted tsvector (``search.models.MessageDocument``; the
+text comes from ``search.extraction``): subject (A) and body (C) through three
+configurations, French and English stemming and a simple one, all unaccented;
+participants (B) and attachment names (D) through the simple one only. A query
+word matches in any of the three, so "réunions" finds "reunion", "Réunion" and
+"réunir" does not find "réunion" (different stems).
+
+A search is one statement: the caller's mailboxes and the threads shared with
+them bound it first (a GIN index on (mailbox, document)), the syntax tree
+becomes a WHERE clause on the message and its document, the newest
+``CANDIDATES`` matches are ranked (relevance blended with recency) and grouped
+by thread, so a thread is returned once. ``statement_timeout`` bounds it.
+"""
+
+# ruff: noqa: S608 - SQL assembled from constants and %(pN)s placeholders; values are bound
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime, time
+
+import psycopg.errors
+from django.conf import settings
+from django.db import OperationalError, connection, transaction
+from django.utils import timezone
+
+from facteur.search import syntax as s
+from facteur.search.backends.base import Hit, Results, Scope, SearchBackend, SearchTimeout, Segment
+from facteur.search.extraction import SOURCE_SQL
+
+CANDIDATES = 2000  # newest matching messages ranked; a query matching more must narrow
+RECENCY_DAYS = 30  # a message this old keeps half its recency bonus
+HEADLINE_CHARS = 20_000  # of the body read to build a snippet
+# Control characters mark highlighted words: they cannot be in the text (ingest strips them).
+_START, _STOP = "\x02", "\x03"
+_LT, _GT = "\x04", "\x05"  # < and > while ts_headline reads the text
+_HEADLINE = f"StartSel={_START}, StopSel={_STOP}, MaxWords=30, MinWords=12, MaxFragments=2"
+_SUBJECT_HEADLINE = f"StartSel={_START}, StopSel={_STOP}, HighlightAll=true"
+
+INDEX_SQL = f"""
+INSERT INTO search_messagedocument (message_id, mailbox_id, received_at, document)
+SELECT x.message_id, x.mailbox_id, x.received_at,
+    setweight(facteur_search_vector(x.subject), 'A')
+    || setweight(to_tsvector('facteur_simple', x.participants), 'B')
+    || setweight(facteur_search_vector(x.body), 'C')
+    || setweight(to_tsvector('facteur_simple', x.attachments), 'D')
+FROM ({SOURCE_SQL}) x
+ON CONFLICT (message_id) DO UPDATE
+SET received_at = EXCLUDED.received_at, document = EXCLUDED.document
+"""
+
+# Folders as conditions on a message, as the thread list counts them (mail.services.threads).
+_PLACES = {
+    s.Place.INBOX: "NOT m.is_sender AND NOT m.is_draft AND NOT m.is_trashed"
+    " AND NOT m.is_spam AND NOT m.is_archived",
+    s.Place.SENT: "m.is_sender AND NOT m.is_draft AND NOT m.is_trashed",
+    s.Place.DRAFTS: "m.is_draft AND NOT m.is_trashed",
+    s.Place.OUTBOX: "m.is_sender AND NOT m.is_draft AND EXISTS (SELECT 1 FROM"
+    " mail_messagerecipient o WHERE o.message_id = m.id"
+    " AND o.delivery_status IN ('queued', 'retrying'))",
+    s.Place.ARCHIVE: "m.is_archived AND NOT m.is_trashed AND NOT m.is_spam",
+    s.Place.SPAM: "m.is_spam AND NOT m.is_trashed",
+    s.Place.TRASH: "m.is_trashed",
+    s.Place.STARRED: "m.is_starred AND NOT m.is_trashed",
+    s.Place.ALL: "NOT m.is_trashed AND NOT m.is_spam",
+    s.Place.ANYWHERE: "TRUE",
+}
+_KINDS = {s.Party.TO: ["to", "cc", "bcc"], s.Party.CC: ["cc"], s.Party.BCC: ["bcc"]}
+_ME = {"me", "moi"}
+
+
+class PostgresBackend(SearchBackend):
+    def index_messages(self, message_ids: Sequence[object]) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(INDEX_SQL, {"ids": [str(i) for i in message_ids]})
+
+    def search(self, *, tree: s.Node | None, scope: Scope, offset: int, limit: int) -> Results:
+        compiler = _Compiler(scope)
+        sql = compiler.statement(tree, offset=offset, limit=limit + 1)
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                timeout = f"{settings.FACTEUR_SEARCH_TIMEOUT_MS}ms"
+                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [timeout])
+                cursor.execute(sql, compiler.params)
+                rows = cursor.fetchall()
+                texts = _highlights(cursor, compiler, [r[1] for r in rows[:limit]])
+        except OperationalError as exc:
+            if isinstance(exc.__cause__, psycopg.errors.QueryCanceled):
+                raise SearchTimeout from exc
+            raise
+        hits = [
+            Hit(thread_id, message_id, float(score), *texts[message_id])
+            for thread_id, message_id, score in rows[:limit]
+        ]
+        return Results(hits=hits, has_more=len(rows) > limit)
+
+
+def _highlights(
+    cursor: object, compiler: _Compiler, message_ids: list[object]
+) -> dict[object, tuple[list[Segment], list[Segment]]]:
+    """Subject and snippet of each message, the query's ranked words marked."""
+    if not message_ids:
+        return {}
+    subject, body = "m.subject", "m.snippet"
+    if compiler.rank_query is not None:
+        query = compiler.rank_query
+        # Angle brackets hidden as in the index (extraction), then given back.
+        text = f"translate(left(coalesce(nullif(m.text_body, ''), m.snippet), {HEADLINE_CHARS}),"
+        text += f" '<>', '{_LT}{_GT}')"
+        subject = f"translate(m.subject, '<>', '{_LT}{_GT}')"
+        subject = f"ts_headline('facteur_french', {subject}, {query}, '{_SUBJECT_HEADLINE}')"
+        body = f"ts_headline('facteur_french', {text}, {query}, '{_HEADLINE}')"
+    cursor.execute(
+        f"SELECT m.id, {subject}, {body} FROM mail_message m WHERE m.id = ANY(%(page)s)",
+        {**compiler.params, "page": message_ids},
+    )
+    return {row[0]: (_segments(row[1]), _segments(row[2])) for row in cursor.fetchall()}
+
+
+def _segments(text: str) -> list[Segment]:
+    """``ts_headline``'s output as plain-text pieces; whitespace runs made single."""
+    segments = []
+    text = " ".join(text.split()).replace(_LT, "<").replace(_GT, ">")
+    for i, piece in enumerate(re.split(f"[{_START}{_STOP}]", text)):
+        if piece:
+            segments.append(Segment(piece, match=i % 2 == 1))
+    return segments
+
+
+class _Compiler:
+    """A syntax tree as one SQL statement with named parameters."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.params: dict[str, object] = {
+            "boxes": [str(m) for m in scope.mailbox_ids],
+            "user": scope.user_id,
+        }
+        self.count = 0
+        self.rank_query: str | None = None  # the positive text terms, OR-ed
+
+    def param(self, value: object) -> str:
+        self.count += 1
+        self.params[f"p{self.count}"] = value
+        return f"%(p{self.count})s"
+
+    def statement(self, tree: s.Node | None, *, offset: int, limit: int) -> str:
+        where = self.where(tree) if tree is not None else "TRUE"
+        if tree is None or not any(isinstance(n, s.In) for n in s.walk(tree)):
+            where = f"({where}) AND {_PLACES[s.Place.ALL]}"  # trash and spam when asked for
+        ranked: list[str] = []
+        self.find_ranked(tree, ranked, negated=False)
+        if ranked:
+            self.rank_query = " || ".join(f"({q})" for q in ranked)
+        rank = f"ts_rank_cd(c.document, {self.rank_query}, 32)" if ranked else "0"
+        recency = (
+            f"1.0 / (1 + extract(epoch FROM now() - c.received_at) / {RECENCY_DAYS * 86400}.0)"
+        )
+        matches = """
+            SELECT m.thread_id, m.id, d.received_at, d.document
+            FROM search_messagedocument d JOIN mail_message m ON m.id = d.message_id
+            WHERE {scope} AND ({where})
+        """
+        own = matches.format(scope="d.mailbox_id = ANY(%(boxes)s::uuid[])", where=where)
+        shared = matches.format(
+            scope="m.thread_id IN (SELECT ta.thread_id FROM mail_threadaccess ta"
+            " WHERE ta.mailbox_id = ANY(%(boxes)s::uuid[]))"
+            " AND NOT d.mailbox_id = ANY(%(boxes)s::uuid[])",
+            where=where,
+        )
+        return f"""
+        SELECT r.thread_id, (array_agg(r.id ORDER BY r.score DESC, r.received_at DESC))[1],
+            max(r.score)
+        FROM (
+            SELECT c.thread_id, c.id, c.received_at, 0.7 * {rank} + 0.3 * {recency} AS score
+            FROM (
+                SELECT * FROM ({own} UNION ALL {shared}) hits
+                ORDER BY hits.received_at DESC LIMIT {CANDIDATES}
+            ) c
+        ) r
+        GROUP BY r.thread_id
+        ORDER BY max(r.score) DESC, max(r.received_at) DESC, r.thread_id
+        LIMIT {int(limit)} OFFSET {int(offset)}
+        """
+
+    # -- conditions --------------------------------------------------------------
+
+    def where(self, node: s.Node) -> str:
+        text = self.tsquery(node)
+        if text is not None:
+            return f"d.document @@ ({text})"
+        if isinstance(node, s.Not):
+            return f"NOT ({self.where(node.child)})"
+        if isinstance(node, s.And | s.Or):
+            # Text terms together in one tsquery: one index condition instead of several.
+            texts, rest = [], []
+            for child in node.children:
+                query = self.tsquery(child)
+                texts.append(query) if query is not None else rest.append(self.where(child))
+            glue, tglue = (" AND ", " && ") if isinstance(node, s.And) else (" OR ", " || ")
+            if texts:
+                rest.insert(0, f"d.document @@ ({tglue.join(f'({q})' for q in texts)})")
+            return "(" + glue.join(rest) + ")"
+        return self.leaf(node)
+
+    def tsquery(self, node: s.Node) -> str | None:
+        """``node`` as a tsquery expression when it is made of text terms only."""
+        if isinstance(node, s.Words):
+            fn = "facteur_search_phrase" if node.phrase else "facteur_search_words"
+            return f"{fn}({self.param(node.text)})"
+        if isinstance(node, s.Subject):
+            fn = "facteur_search_phrase" if node.phrase else "facteur_search_words"
+            return f"facteur_search_weighted({fn}({self.param(node.text)}), 'A')"
+        if isinstance(node, s.Not):
+            child = self.tsquery(node.child)
+            return f"!!({child})" if child is not None else None
+        if isinstance(node, s.And | s.Or):
+            parts = [self.tsquery(c) for c in node.children]
+            if any(p is None for p in parts):
+                return None
+            glue = " && " if isinstance(node, s.And) else " || "
+            return glue.join(f"({p})" for p in parts)
+        return None
+
+    def leaf(self, node: s.Node) -> str:
+        if isinstance(node, s.Person):
+            return self.person(node)
+        if isinstance(node, s.Filename):
+            names = f"facteur_search_weighted(facteur_search_names({self.param(node.text)}), 'D')"
+            return (
+                f"d.document @@ {names} AND EXISTS (SELECT 1 FROM mail_attachment a"
+                f" WHERE a.message_id = m.id AND unaccent(a.filename) ILIKE"
+                f" unaccent({self.param(_contains(node.text))}))"
+            )
+        if isinstance(node, s.LabelName):
+            name = node.name.lower()
+            return (
+                "m.thread_id IN (SELECT tl.thread_id FROM mail_threadlabel tl"
+                " JOIN mail_label l ON l.id = tl.label_id"
+                " WHERE l.mailbox_id = ANY(%(boxes)s::uuid[]) AND ("
+                f"lower(l.name) = {self.param(name)}"
+                f" OR lower(replace(l.name, ' ', '-')) = {self.param(name)}"
+                f" OR lower(l.name) LIKE {self.param(_escape_like(name) + '/%')}))"
+            )
+        if isinstance(node, s.LabelId):
+            return (
+                "m.thread_id IN (SELECT tl.thread_id FROM mail_threadlabel tl"
+                " JOIN mail_label l ON l.id = tl.label_id"
+                f" WHERE l.id = {self.param(node.id)} AND l.mailbox_id = ANY(%(boxes)s::uuid[]))"
+            )
+        if isinstance(node, s.In):
+            return f"({_PLACES[node.place]})"
+        if isinstance(node, s.Is):
+            if node.state is s.State.STARRED:
+                return "m.is_starred"
+            unread = (
+                "EXISTS (SELECT 1 FROM mail_unreadmark u"
+                " WHERE u.message_id = m.id AND u.user_id = %(user)s)"
+            )
+            return unread if node.state is s.State.UNREAD else f"NOT {unread}"
+        if isinstance(node, s.HasAttachment):
+            return "m.has_attachments"
+        if isinstance(node, s.Received):
+            return self.received(node)
+        if isinstance(node, s.Size):
+            return f"m.size {'>' if node.larger else '<'} {self.param(node.size)}"
+        raise AssertionError(node)
+
+    def person(self, node: s.Person) -> str:
+        if node.text.lower() in _ME:
+            return "m.is_sender" if node.party is s.Party.FROM else "NOT m.is_sender"
+        names = f"facteur_search_weighted(facteur_search_names({self.param(node.text)}), 'B')"
+        like = f"unaccent({self.param(_contains(node.text))})"
+        if node.party is s.Party.FROM:
+            exact = (
+                f"(unaccent(m.sender_email) ILIKE {like} OR unaccent(m.sender_name) ILIKE {like})"
+            )
+        else:
+            exact = (
+                "EXISTS (SELECT 1 FROM mail_messagerecipient r WHERE r.message_id = m.id"
+                f" AND r.kind = ANY({self.param(_KINDS[node.party])})"
+                f" AND (unaccent(r.email) ILIKE {like} OR unaccent(r.name) ILIKE {like}))"
+            )
+        return f"(d.document @@ {names} AND {exact})"
+
+    def received(self, node: s.Received) -> str:
+        if node.day is not None:
+            moment = timezone.make_aware(datetime.combine(node.day, time.min))
+        else:
+            moment = timezone.now() - node.age
+        return f"d.received_at {'<' if node.before else '>='} {self.param(moment)}"
+
+    def find_ranked(self, node: s.Node | None, found: list[str], *, negated: bool) -> None:
+        """Collect the text terms a message is ranked on: those not under a negation."""
+        if isinstance(node, s.Not):
+            self.find_ranked(node.child, found, negated=not negated)
+        elif isinstance(node, s.And | s.Or):
+            for child in node.children:
+                self.find_ranked(child, found, negated=negated)
+        elif isinstance(node, s.Words | s.Subject) and not negated:
+            found.append(self.tsquery(node))
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _contains(text: str) -> str:
+    return f"%{_escape_like(text)}%"

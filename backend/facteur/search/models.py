@@ -1,0 +1,29 @@
+"""The PostgreSQL backend's index: one weighted tsvector per message.
+
+Written in the transaction that stores or changes the message (ingest, drafts),
+so a message is searchable as soon as it is committed. Flags, folders, labels
+and read state are not copied here: the search joins them from the mail store,
+so a flag change needs no reindexing. Deleting a message deletes its row.
+"""
+
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+
+
+class MessageDocument(models.Model):
+    message = models.OneToOneField(
+        "mail.Message", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    # Copied from the message (they never change) so that the index answers alone.
+    mailbox = models.ForeignKey(
+        "domains.Mailbox", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    received_at = models.DateTimeField()
+    document = SearchVectorField()
+
+    class Meta:
+        indexes = [
+            # btree_gin: one index scan answers "these mailboxes and these words".
+            GinIndex(fields=["mailbox", "document"], name="search_document_gin"),
+        ]
