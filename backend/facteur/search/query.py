@@ -153,8 +153,11 @@ def _word(text: str, i: int, tokens: list[_Token]) -> int:
 
 
 class _Parser:
-    """query := or ; or := and ("OR" and)* ; and := unary+ ; unary := "-" unary | primary ;
-    primary := "(" or ")" | term"""
+    """As Gmail: OR binds tighter than the implicit AND (``a OR b c`` is ``(a OR b) c``).
+
+    query := group ; group := either* ; either := unary ("OR" unary)* ;
+    unary := "-" unary | "(" group ")" | term
+    """
 
     def __init__(self, tokens: list[_Token]) -> None:
         self.tokens = tokens
@@ -163,36 +166,38 @@ class _Parser:
     def parse(self) -> s.Node | None:
         nodes = []
         while self.at < len(self.tokens):
-            node = self._or(0)
+            node = self._group(0)
             if node is not None:
                 nodes.append(node)
-            if self.at < len(self.tokens) and self._peek() == ")":
+            if self._peek() == ")":
                 self.at += 1  # a stray ")": ignored
         return _and(nodes)
 
     def _peek(self) -> str | None:
         return self.tokens[self.at].kind if self.at < len(self.tokens) else None
 
-    def _or(self, depth: int) -> s.Node | None:
-        options = []
-        while True:
-            node = self._and(depth)
-            if node is not None:
-                options.append(node)
-            if self._peek() != "OR":
-                break
-            self.at += 1
-        if len(options) > 1:
-            return s.Or(tuple(options))
-        return options[0] if options else None
-
-    def _and(self, depth: int) -> s.Node | None:
+    def _group(self, depth: int) -> s.Node | None:
         nodes = []
-        while self._peek() not in (None, ")", "OR"):
-            node = self._unary(depth)
+        while self._peek() not in (None, ")"):
+            if self._peek() == "OR":
+                self.at += 1  # an OR with nothing before it: ignored
+                continue
+            node = self._either(depth)
             if node is not None:
                 nodes.append(node)
         return _and(nodes)
+
+    def _either(self, depth: int) -> s.Node | None:
+        options = [self._unary(depth)]
+        while self._peek() == "OR":
+            self.at += 1
+            if self._peek() in (None, ")", "OR"):
+                break  # an OR with nothing after it: ignored
+            options.append(self._unary(depth))
+        kept = [o for o in options if o is not None]
+        if len(kept) > 1:
+            return s.Or(tuple(kept))
+        return kept[0] if kept else None
 
     def _unary(self, depth: int) -> s.Node | None:
         if depth > MAX_DEPTH:
@@ -205,10 +210,12 @@ class _Parser:
             child = self._unary(depth + 1)
             return s.Not(child) if child is not None else None
         if token.kind == "(":
-            node = self._or(depth + 1)
+            node = self._group(depth + 1)
             if self._peek() == ")":
                 self.at += 1  # an unclosed "(" is closed at the end
             return node
+        if token.kind == ")":
+            return None  # only reached after "-" or "OR"
         return _term(token)
 
 

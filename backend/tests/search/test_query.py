@@ -27,7 +27,12 @@ TREES = [
     ("a AND b", s.And((W("a"), W("b")))),
     ("(a OR b) c", s.And((s.Or((W("a"), W("b"))), W("c")))),
     ("-(a OR b)", s.Not(s.Or((W("a"), W("b"))))),
-    ("a OR b c", s.Or((W("a"), s.And((W("b"), W("c")))))),
+    ("a OR b c", s.And((s.Or((W("a"), W("b"))), W("c")))),  # OR binds tighter, as Gmail
+    ("a b OR c", s.And((W("a"), s.Or((W("b"), W("c")))))),
+    ("a OR b OR c", s.Or((W("a"), W("b"), W("c")))),
+    ("a OR -b", s.Or((W("a"), s.Not(W("b"))))),
+    ("a OR (b c)", s.Or((W("a"), s.And((W("b"), W("c")))))),
+    ("- OR a", W("a")),
     ("e-mail", W("e-mail")),  # a hyphen inside a word is no negation
     # operators and their French aliases
     ("from:alice", s.Person(s.Party.FROM, "alice")),
