@@ -267,13 +267,20 @@ def shapes(rng: random.Random, vocab: Vocabulary) -> dict[str, callable]:
     def last_name() -> str:
         return rng.choice(vocab.people)[0].split()[-1]
 
+    def phrase() -> str:
+        # Two neighbours in a sentence written the way the mail was: such pairs occur.
+        locale = rng.choices(list(LOCALES), weights=list(LOCALES.values()))[0]
+        words = vocab.text(rng, locale, 12).rstrip(".").lower().split()
+        at = rng.randrange(len(words) - 1)
+        return f'"{words[at]} {words[at + 1]}"'
+
     return {
         "single word": lambda: word(100, 400),
         "common word": lambda: word(0, 2),
-        "phrase": lambda: f'"{word(0, 10)} {word(0, 10)}"',
+        "phrase": phrase,
         "from:": lambda: f"from:{last_name()}",
         "combined filters": lambda: f"{word(10, 100)} has:attachment in:inbox after:{day(2)}",
-        "negation": lambda: f"{word(0, 5)} -{word(0, 5)}",
+        "negation": lambda: f"{word(0, 5)} -{word(20, 60)}",
         "date range": lambda: f"after:{day(3)} before:{day(2.75)}",
         "has:attachment": lambda: "has:attachment",
         "label/in:": lambda: f"label:{rng.choice(LABELS)} in:inbox",

@@ -3,15 +3,17 @@
 Each message has a weighted tsvector (``search.models.MessageDocument``; the
 text comes from ``search.extraction``): subject (A) and body (C) through three
 configurations, French and English stemming and a simple one, all unaccented;
-participants (B) and attachment names (D) through the simple one only. A query
-word matches in any of the three, so "réunions" finds "reunion", "Réunion" and
-"réunir" does not find "réunion" (different stems).
+participants (B) and attachment names (D) through the simple one only; plus
+the lexeme ``#<mailbox id>``. A query word matches in any configuration, so
+"réunions" finds "réunion" and "Réunion".
 
-A search is one statement: the caller's mailboxes and the threads shared with
-them bound it first (a GIN index on (mailbox, document)), the syntax tree
-becomes a WHERE clause on the message and its document, the newest
-``CANDIDATES`` matches are ranked (relevance blended with recency) and grouped
-by thread, so a thread is returned once. ``statement_timeout`` bounds it.
+A search is one statement. The caller's mailboxes, as ``#<id>`` lexemes, and
+the words go into one GIN index scan (the ids are checked as well); threads
+shared with those mailboxes are a second branch. The syntax tree becomes the
+WHERE clause on the message and its document; the newest ``CANDIDATES``
+matches are ranked (relevance blended with recency) and grouped by thread, so
+a thread is returned once. ``statement_timeout`` bounds it; highlights are
+made in Python (``search.highlight``) for the page's messages only.
 """
 
 # ruff: noqa: S608 - SQL assembled from constants and %(pN)s placeholders; values are bound
@@ -26,18 +28,23 @@ from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
+from facteur.search import highlight
 from facteur.search import syntax as s
 from facteur.search.backends.base import Hit, Results, Scope, SearchBackend, SearchTimeout, Segment
 from facteur.search.extraction import SOURCE_SQL
 
-CANDIDATES = 2000  # newest matching messages ranked; a query matching more must narrow
+CANDIDATES = 300  # newest matching messages ranked; a query matching more must narrow
 RECENCY_DAYS = 30  # a message this old keeps half its recency bonus
-HEADLINE_CHARS = 20_000  # of the body read to build a snippet
-# Control characters mark highlighted words: they cannot be in the text (ingest strips them).
-_START, _STOP = "\x02", "\x03"
-_LT, _GT = "\x04", "\x05"  # < and > while ts_headline reads the text
-_HEADLINE = f"StartSel={_START}, StopSel={_STOP}, MaxWords=30, MinWords=12, MaxFragments=2"
-_SUBJECT_HEADLINE = f"StartSel={_START}, StopSel={_STOP}, HighlightAll=true"
+HEADLINE_CHARS = 5_000  # of the body searched for an excerpt around a match
+# For this transaction only: the time limit, and plans that go through the GIN index and
+# fetch messages by key. The planner's estimate of "@@" on compressed documents is too
+# low; it would read every document of the mailboxes, or every message to hash-join.
+_SETTINGS = (
+    "SELECT set_config('statement_timeout', %s, true), set_config('enable_seqscan', 'off', true),"
+    " set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),"
+    " set_config('max_parallel_workers_per_gather', '0', true)"
+)
+_LEXEME = re.compile(r"'((?:[^']|'')*)'")  # a lexeme in a tsquery's text form
 
 INDEX_SQL = f"""
 INSERT INTO search_messagedocument (message_id, mailbox_id, received_at, document)
@@ -46,6 +53,7 @@ SELECT x.message_id, x.mailbox_id, x.received_at,
     || setweight(to_tsvector('facteur_simple', x.participants), 'B')
     || setweight(facteur_search_vector(x.body), 'C')
     || setweight(to_tsvector('facteur_simple', x.attachments), 'D')
+    || array_to_tsvector(ARRAY['#' || x.mailbox_id::text])
 FROM ({SOURCE_SQL}) x
 ON CONFLICT (message_id) DO UPDATE
 SET received_at = EXCLUDED.received_at, document = EXCLUDED.document
@@ -82,7 +90,7 @@ class PostgresBackend(SearchBackend):
         try:
             with transaction.atomic(), connection.cursor() as cursor:
                 timeout = f"{settings.FACTEUR_SEARCH_TIMEOUT_MS}ms"
-                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [timeout])
+                cursor.execute(_SETTINGS, [timeout])
                 cursor.execute(sql, compiler.params)
                 rows = cursor.fetchall()
                 texts = _highlights(cursor, compiler, [r[1] for r in rows[:limit]])
@@ -100,33 +108,20 @@ class PostgresBackend(SearchBackend):
 def _highlights(
     cursor: object, compiler: _Compiler, message_ids: list[object]
 ) -> dict[object, tuple[list[Segment], list[Segment]]]:
-    """Subject and snippet of each message, the query's ranked words marked."""
+    """Subject and body excerpt of each message, the query's ranked words marked."""
     if not message_ids:
         return {}
-    subject, body = "m.subject", "m.snippet"
+    lexemes: set[str] = set()
     if compiler.rank_query is not None:
-        query = compiler.rank_query
-        # Angle brackets hidden as in the index (extraction), then given back.
-        text = f"translate(left(coalesce(nullif(m.text_body, ''), m.snippet), {HEADLINE_CHARS}),"
-        text += f" '<>', '{_LT}{_GT}')"
-        subject = f"translate(m.subject, '<>', '{_LT}{_GT}')"
-        subject = f"ts_headline('facteur_french', {subject}, {query}, '{_SUBJECT_HEADLINE}')"
-        body = f"ts_headline('facteur_french', {text}, {query}, '{_HEADLINE}')"
+        cursor.execute(f"SELECT ({compiler.rank_query})::text", compiler.params)
+        lexemes = {m.replace("''", "'") for m in _LEXEME.findall(cursor.fetchone()[0])}
     cursor.execute(
-        f"SELECT m.id, {subject}, {body} FROM mail_message m WHERE m.id = ANY(%(page)s)",
-        {**compiler.params, "page": message_ids},
+        "SELECT m.id, m.subject, left(coalesce(nullif(m.text_body, ''), m.snippet), %(chars)s)"
+        " FROM mail_message m WHERE m.id = ANY(%(page)s)",
+        {"chars": HEADLINE_CHARS, "page": message_ids},
     )
-    return {row[0]: (_segments(row[1]), _segments(row[2])) for row in cursor.fetchall()}
-
-
-def _segments(text: str) -> list[Segment]:
-    """``ts_headline``'s output as plain-text pieces; whitespace runs made single."""
-    segments = []
-    text = " ".join(text.split()).replace(_LT, "<").replace(_GT, ">")
-    for i, piece in enumerate(re.split(f"[{_START}{_STOP}]", text)):
-        if piece:
-            segments.append(Segment(piece, match=i % 2 == 1))
-    return segments
+    marker = highlight.Marker(lexemes)
+    return {row[0]: (marker.segments(row[1]), marker.excerpt(row[2])) for row in cursor.fetchall()}
 
 
 class _Compiler:
@@ -139,6 +134,13 @@ class _Compiler:
         }
         self.count = 0
         self.rank_query: str | None = None  # the positive text terms, OR-ed
+
+    def mailboxes(self) -> str:
+        """The caller's mailboxes: as lexemes of the document (one index scan with the
+        words), and as ids, which decide (the lexemes only make it fast)."""
+        lexemes = " | ".join(f"'#{box}'" for box in self.params["boxes"])
+        ids = "d.mailbox_id = ANY(%(boxes)s::uuid[])"
+        return f"d.document @@ {self.param(lexemes)}::tsquery AND {ids}"
 
     def param(self, value: object) -> str:
         self.count += 1
@@ -162,7 +164,7 @@ class _Compiler:
             FROM search_messagedocument d JOIN mail_message m ON m.id = d.message_id
             WHERE {scope} AND ({where})
         """
-        own = matches.format(scope="d.mailbox_id = ANY(%(boxes)s::uuid[])", where=where)
+        own = matches.format(scope=self.mailboxes(), where=where)
         shared = matches.format(
             scope="m.thread_id IN (SELECT ta.thread_id FROM mail_threadaccess ta"
             " WHERE ta.mailbox_id = ANY(%(boxes)s::uuid[]))"

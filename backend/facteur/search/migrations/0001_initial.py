@@ -1,7 +1,7 @@
 import django.contrib.postgres.indexes
 import django.contrib.postgres.search
 import django.db.models.deletion
-from django.contrib.postgres.operations import BtreeGinExtension, UnaccentExtension
+from django.contrib.postgres.operations import UnaccentExtension
 from django.db import migrations, models
 
 # Text search configurations: unaccented simple, French and English stemming.
@@ -80,7 +80,6 @@ class Migration(migrations.Migration):
 
     operations = [
         UnaccentExtension(),
-        BtreeGinExtension(),
         migrations.RunSQL(CONFIGS + FUNCTIONS, DROP),
         migrations.CreateModel(
             name="MessageDocument",
@@ -110,7 +109,7 @@ class Migration(migrations.Migration):
             options={
                 "indexes": [
                     django.contrib.postgres.indexes.GinIndex(
-                        fields=["mailbox", "document"], name="search_document_gin"
+                        fields=["document"], name="search_document_gin"
                     )
                 ],
             },
