@@ -464,6 +464,18 @@ try {
     assert.equal(headers["x-content-type-options"], "nosniff");
   });
 
+  await step("hostile HTML: a search shows its marked-up subject as text", async () => {
+    const box = page.getByRole("search").getByRole("searchbox", { name: "Search mail" });
+    await box.fill(`subject:hostile ${run}`);
+    await box.press("Enter");
+    const row = list().getByRole("link", { name: new RegExp(`Hostile <b>mail</b> ${run}`) });
+    await row.waitFor();
+    assert.equal(await row.locator("b, img, script").count(), 0, "the subject's markup stays text");
+    assert.deepEqual(await row.locator(".subject mark").allInnerTexts(), ["Hostile", run]);
+    await box.press("Escape");
+    await list().getByRole("heading", { name: "Inbox" }).waitFor();
+  });
+
   await step("user3 sees the thread user1 shared, read-only", async () => {
     await logOut();
     await logIn("user3@example.local");
