@@ -58,6 +58,17 @@ def _recreate_database(url: str, database: str) -> str:
     return urlunparse(parsed._replace(path=f"/{database}"))
 
 
+def copy_rows(cursor, table: str, columns: list[str], rows) -> int:  # type: ignore[no-untyped-def]
+    """COPY ``rows`` (an iterable of tuples) into ``table``; the number of rows written."""
+    cols = ", ".join(f'"{c}"' for c in columns)
+    n = 0
+    with cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+            n += 1
+    return n
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     import socket

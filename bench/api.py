@@ -37,7 +37,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
-from _common import free_port
+from _common import copy_rows, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "backend"))
@@ -418,16 +418,6 @@ THREAD_COLUMNS = _words(
 )
 
 
-def _copy(cursor, table: str, columns: list[str], rows: Iterator[tuple]) -> int:  # type: ignore[no-untyped-def]
-    cols = ", ".join(f'"{c}"' for c in columns)
-    n = 0
-    with cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-            n += 1
-    return n
-
-
 def load_plans(
     *, conn, plans: list[MailboxPlan], rng: random.Random, raw_blob_id: uuid.UUID,
     blobs: list[tuple[uuid.UUID, str, str, int]], unread_users: dict[uuid.UUID, list[uuid.UUID]],
@@ -436,7 +426,7 @@ def load_plans(
     """COPY threads, messages, recipients, attachments and unread marks of every plan."""
     counts: dict[str, int] = {}
     with conn.cursor() as cursor:
-        counts["threads"] = _copy(
+        counts["threads"] = copy_rows(
             cursor,
             "mail_thread",
             THREAD_COLUMNS,
@@ -469,7 +459,7 @@ def load_plans(
                         m.attachments > 0, False, "[]", m.received_at, m.received_at,
                     )  # fmt: skip
 
-        counts["messages"] = _copy(cursor, "mail_message", MESSAGE_COLUMNS, message_rows())
+        counts["messages"] = copy_rows(cursor, "mail_message", MESSAGE_COLUMNS, message_rows())
 
         def recipient_rows() -> Iterator[tuple]:
             for plan in plans:
@@ -480,7 +470,7 @@ def load_plans(
                     if m.cc:
                         yield (m.id, "cc", m.cc[0], m.cc[1], 1, status, "", 0, None, delivered)
 
-        counts["recipients"] = _copy(
+        counts["recipients"] = copy_rows(
             cursor,
             "mail_messagerecipient",
             [
@@ -500,7 +490,7 @@ def load_plans(
                             position,
                         )  # fmt: skip
 
-        counts["attachments"] = _copy(
+        counts["attachments"] = copy_rows(
             cursor,
             "mail_attachment",
             [
@@ -523,7 +513,7 @@ def load_plans(
                             counted = not (m.is_trashed or m.is_spam)
                             yield (user_id, m.id, m.thread_id, m.mailbox_id, counted)
 
-        counts["unread marks"] = _copy(
+        counts["unread marks"] = copy_rows(
             cursor,
             "mail_unreadmark",
             ["user_id", "message_id", "thread_id", "mailbox_id", "is_counted"],

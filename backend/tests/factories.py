@@ -18,6 +18,7 @@ from facteur.domains.models import Mailbox, MailDomain
 from facteur.mail.models import Attachment, Message, MessageRecipient, Thread
 from facteur.mail.services.threads import threads_refresh
 from facteur.mail.services.unread import unread_mark_for_members
+from facteur.search.services import search_index_messages
 from facteur.users.models import User
 from facteur.users.services import user_create
 
@@ -87,6 +88,7 @@ def message_create(
             size=len(attachment),
         )
     threads_refresh(thread_ids=[thread.pk])
+    search_index_messages(message_ids=[msg.pk])
     if not msg.is_sender and not msg.is_draft:
         unread_mark_for_members(message_ids=[msg.pk])
     return msg

@@ -1,6 +1,6 @@
 // End-to-end test of the webmail in Chromium against the real stack (see stack.mjs):
 // user1 logs in, sees the seeded inbox, opens a thread, writes to user2 with an
-// attachment, manages labels, shares the mailbox contact@ and the thread, sees a refused
+// attachment, finds it with a search, manages labels, shares the mailbox contact@ and the thread, sees a refused
 // send in the Outbox and retries it; user2 finds the message, replies, labels, stars,
 // archives and trashes it; user3 sees the thread user1 shared.
 // Screenshots go to test-artifacts/e2e/. Run: node frontend/e2e/webmail.e2e.mjs
@@ -156,6 +156,37 @@ try {
     const delivery = threadPane().getByRole("region", { name: "Delivery" });
     await eventually(delivery.getByText("Delivered"));
     await shot("03-sent-delivered");
+  });
+
+  await step("user1 searches with operators, opens the result, then a query without hits", async () => {
+    const box = page.getByRole("search").getByRole("searchbox", { name: "Search mail" });
+    await page.keyboard.press("Escape"); // the focus out of any field, for the "/" shortcut
+    await list().getByRole("heading").first().click();
+    await page.keyboard.press("/");
+    assert.ok(await box.evaluate((input) => input === document.activeElement), "/ focuses the search box");
+    const query = `to:user2 subject:${run}`;
+    await box.fill(query);
+    await box.press("Enter");
+    await list().getByRole("heading", { name: `Search: ${query}` }).waitFor();
+    assert.equal(new URL(page.url()).searchParams.get("q"), query);
+    const row = list().getByRole("link", { name: new RegExp(subject) });
+    await row.waitFor();
+    assert.equal(await row.locator("mark").first().innerText(), run, "the matching word is marked");
+    await list().getByRole("status").getByText("1 conversation found").waitFor();
+    await shot("12-search");
+    await row.click();
+    await threadPane().getByRole("heading", { name: subject }).waitFor();
+    assert.match(new URL(page.url()).pathname, /\/search\/threads\//);
+    assert.equal(await box.inputValue(), query, "the query stays while reading a result");
+
+    const nothing = `subject:${run} zzqxnothing`;
+    await box.fill(nothing);
+    await box.press("Enter");
+    await list().getByText(`No conversation matches “${nothing}”`, { exact: false }).waitFor();
+    await shot("13-search-empty");
+    await box.press("Escape");
+    await list().getByRole("heading", { name: "Sent" }).waitFor();
+    assert.equal(await box.inputValue(), "");
   });
 
   await step("user1 manages labels: nested, renamed, recoloured, deleted", async () => {
@@ -431,6 +462,18 @@ try {
     assert.equal(headers["content-type"], "application/octet-stream");
     assert.match(headers["content-security-policy"], /sandbox/);
     assert.equal(headers["x-content-type-options"], "nosniff");
+  });
+
+  await step("hostile HTML: a search shows its marked-up subject as text", async () => {
+    const box = page.getByRole("search").getByRole("searchbox", { name: "Search mail" });
+    await box.fill(`subject:hostile ${run}`);
+    await box.press("Enter");
+    const row = list().getByRole("link", { name: new RegExp(`Hostile <b>mail</b> ${run}`) });
+    await row.waitFor();
+    assert.equal(await row.locator("b, img, script").count(), 0, "the subject's markup stays text");
+    assert.deepEqual(await row.locator(".subject mark").allInnerTexts(), ["Hostile", run]);
+    await box.press("Escape");
+    await list().getByRole("heading", { name: "Inbox" }).waitFor();
   });
 
   await step("user3 sees the thread user1 shared, read-only", async () => {

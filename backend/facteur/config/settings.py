@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "facteur.mail",
     "facteur.ingest",
     "facteur.sending",
+    "facteur.search",
     "facteur.ops",
     "facteur.cli",
 ]
@@ -197,6 +198,11 @@ FACTEUR_SEND_UNDO_SECONDS = env.integer("FACTEUR_SEND_UNDO_SECONDS", 10, minimum
 # derived from the secret key when unset.
 FACTEUR_DKIM_ENCRYPTION_KEY = env.string("FACTEUR_DKIM_ENCRYPTION_KEY", "")
 FACTEUR_DKIM_SELECTOR = env.string("FACTEUR_DKIM_SELECTOR", "facteur")
+
+# --- Search (docs/search.md) ----------------------------------------------
+# The backend, and the time one search may take before the API answers 503.
+FACTEUR_SEARCH_BACKEND = env.choice("FACTEUR_SEARCH_BACKEND", "postgres", ("postgres",))
+FACTEUR_SEARCH_TIMEOUT_MS = env.integer("FACTEUR_SEARCH_TIMEOUT_MS", 3000, minimum=100)
 
 # --- Authentication ---------------------------------------------------------
 PASSWORD_HASHERS = [

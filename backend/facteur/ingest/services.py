@@ -36,6 +36,7 @@ from facteur.mail.services.contacts import Use, contacts_record_uses
 from facteur.mail.services.threads import threads_refresh
 from facteur.mail.services.unread import unread_mark_for_members
 from facteur.ops.metrics import INGEST_LATENCY, INGESTED
+from facteur.search.services import search_index_messages
 from facteur.sending.delivery_reports import is_delivery_report, report_received
 
 log = logging.getLogger(__name__)
@@ -189,6 +190,7 @@ class _Delivery:
         )
         # In a batch, one statement each for all its messages (before its commit).
         batching.gather(_refresh_threads, thread_id)
+        batching.gather(_index_for_search, message_id)  # searchable once committed
         if not is_sender:  # what the mailbox wrote itself is not news to its members
             batching.gather(_mark_unread, message_id)
         batching.gather(
@@ -257,6 +259,10 @@ class _Delivery:
 
 def _refresh_threads(thread_ids: list[uuid.UUID]) -> None:
     threads_refresh(thread_ids=thread_ids, may_empty=False)
+
+
+def _index_for_search(message_ids: list[uuid.UUID]) -> None:
+    search_index_messages(message_ids=message_ids)
 
 
 def _mark_unread(message_ids: list[uuid.UUID]) -> None:

@@ -33,6 +33,7 @@ from facteur.mail.models import (
 )
 from facteur.mail.selectors import Roles
 from facteur.mail.services import drafts, flags, labels, sharing
+from facteur.search import apis as search_apis
 from facteur.sending import services as sending
 from facteur.sending.serializers import DraftSendSerializer
 
@@ -82,6 +83,8 @@ class ThreadListApi(APIView):
             unread_ids = UnreadMark.objects.filter(user=request.user).values("thread_id")
             filters &= Q(id__in=unread_ids) if query["unread"] else ~Q(id__in=unread_ids)
 
+        if query.get("search"):
+            return self._search(request, query, roles, mailbox_ids)
         page, next_cursor = selectors.thread_page(
             roles=roles,
             user=request.user,
@@ -92,6 +95,20 @@ class ThreadListApi(APIView):
         )
         data = serializers.ThreadSerializer(page, many=True, context={"roles": roles}).data
         return Response({"results": data, "next_cursor": next_cursor})
+
+    def _search(
+        self, request: Request, query: dict[str, Any], roles: Roles, mailbox_ids: list[str]
+    ) -> Response:
+        hits, next_cursor = search_apis.search_page(
+            user_id=request.user.pk, mailbox_ids=mailbox_ids, query=query
+        )
+        rows = selectors.threads_visible(roles=roles).filter(id__in=[t for t, _ in hits])
+        rows = selectors.with_my_shares(
+            selectors.with_unread_counts(rows, user=request.user), roles=roles
+        )
+        page, matches = search_apis.in_page_order(list(rows), hits)
+        data = serializers.ThreadSerializer(page, many=True, context={"roles": roles}).data
+        return Response({"results": data, "next_cursor": next_cursor, "matches": matches})
 
 
 class ThreadDetailApi(APIView):

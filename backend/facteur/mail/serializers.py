@@ -19,6 +19,7 @@ from facteur.mail.models import (
 from facteur.mail.sanitize import has_remote_content, sanitize_html
 from facteur.mail.selectors import thread_role
 from facteur.mail.services.flags import FLAGS
+from facteur.search.serializers import SearchMatchSerializer
 
 
 class LabelRefSerializer(serializers.ModelSerializer):
@@ -82,6 +83,11 @@ class ThreadSerializer(serializers.ModelSerializer):
 class ThreadListSerializer(serializers.Serializer):
     results = ThreadSerializer(many=True)
     next_cursor = serializers.CharField(allow_null=True)
+    matches = serializers.DictField(
+        child=SearchMatchSerializer(),
+        required=False,
+        help_text="With ``search`` only: why each thread matched, by thread id.",
+    )
 
 
 class ThreadListQuerySerializer(serializers.Serializer):
@@ -95,6 +101,12 @@ class ThreadListQuerySerializer(serializers.Serializer):
     unread = serializers.BooleanField(required=False, allow_null=True, default=None)
     starred = serializers.BooleanField(required=False, allow_null=True, default=None)
     has_attachments = serializers.BooleanField(required=False, allow_null=True, default=None)
+    search = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="A search (docs/search.md), combined with the other filters; the threads "
+        "then come best match first. Blank: no search.",
+    )
     cursor = serializers.CharField(required=False)
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
 

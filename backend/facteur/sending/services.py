@@ -35,6 +35,7 @@ from facteur.ingest.recipients import destination_for
 from facteur.ingest.services import Outcome, ingest_message
 from facteur.mail.models import DeliveryStatus, Message, MessageRecipient
 from facteur.mail.services.threads import threads_refresh
+from facteur.search.services import search_index_messages
 from facteur.sending.bounces import bounce_notice_deliver
 from facteur.sending.compose import compose_message
 from facteur.sending.dkim import dkim_sign
@@ -150,6 +151,7 @@ def message_send_request(*, draft: Message, send_at: datetime | None = None) -> 
         delivered_at=None,
     )
     threads_refresh(thread_ids=[draft.thread_id])
+    search_index_messages(message_ids=[draft.pk])  # its date is now the sending's
     message_id = draft.pk
     transaction.on_commit(lambda: _schedule(message_id, send_at))
     return draft

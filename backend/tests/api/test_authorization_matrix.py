@@ -142,6 +142,8 @@ CASES = [
     Case("threads-list", "get", lambda w, x: f"{API}/threads/?mailbox={w.mailbox.pk}", statuses(200)),
     Case("threads-list", "get", lambda w, x: f"{API}/threads/", statuses(200, outsider=200, domain_admin=200),
          variant="all mailboxes"),
+    Case("threads-list", "get", lambda w, x: f"{API}/threads/?mailbox={w.mailbox.pk}&search=request+in:all",
+         statuses(200), variant="search"),
     Case("threads-detail", "get", lambda w, x: f"{API}/threads/{w.thread.pk}/", statuses(200)),
     Case("threads-messages", "get", lambda w, x: f"{API}/threads/{w.thread.pk}/messages/", statuses(200)),
     Case("threads-accesses", "get", lambda w, x: f"{API}/threads/{w.thread.pk}/accesses/", statuses(200)),

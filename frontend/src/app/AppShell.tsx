@@ -8,6 +8,7 @@ import type { Logout } from "../api/generated/model";
 import { useCurrentUser } from "../auth/RequireAuth";
 import { ComposeProvider, useCompose } from "../compose/ComposeProvider";
 import { MailboxPane } from "../mailboxes/MailboxPane";
+import { SearchBox } from "../search/SearchBox";
 import { LanguagePicker } from "../ui/LanguagePicker";
 import { ErrorMessage } from "../ui/Status";
 import { browser } from "./browser";
@@ -32,6 +33,7 @@ function Shell() {
       </a>
       <header className="topbar">
         <span className="brand">{t("app.name")}</span>
+        <SearchBox />
         <UserMenu />
       </header>
       <nav className="pane mailbox-pane" aria-label={t("mailboxes.navLabel")}>

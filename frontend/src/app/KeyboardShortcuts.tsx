@@ -9,6 +9,7 @@ import { removesFromView, useThreadActions } from "../threads/actions";
 import { useListOrder, type Selection } from "../threads/ThreadList";
 import { useLeaveThread } from "../threads/useLeaveThread";
 import { Modal } from "../ui/Modal";
+import { SEARCH_INPUT_ID } from "../search/SearchBox";
 import { listPath, threadPath } from "./paths";
 import type { Place } from "./usePlace";
 
@@ -25,7 +26,7 @@ export const SHORTCUTS = [
   { keys: ["#"], what: "shortcuts.trash" },
   { keys: ["!"], what: "shortcuts.spam" },
   { keys: ["s"], what: "shortcuts.star" },
-  { keys: ["/"], what: "shortcuts.filter" },
+  { keys: ["/"], what: "shortcuts.search" },
   { keys: ["?"], what: "shortcuts.help" },
 ] as const;
 
@@ -147,7 +148,7 @@ export function KeyboardShortcuts({ place, selection }: { place: Place; selectio
           flag("starred");
           break;
         case "/":
-          document.getElementById("thread-filter")?.focus();
+          document.getElementById(SEARCH_INPUT_ID)?.focus();
           break;
         case "?":
           setHelp(true);

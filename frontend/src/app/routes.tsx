@@ -29,6 +29,7 @@ export const routes: RouteObject[] = [
           { path: "mailboxes/:mailboxId", element: <Navigate to="inbox" replace /> },
           { path: "mailboxes/:mailboxId/outbox", element: <OutboxPane /> },
           { path: "mailboxes/:mailboxId/labels/:labelId", element: <MailPanes />, children: listChildren },
+          { path: "mailboxes/:mailboxId/search", element: <MailPanes />, children: listChildren },
           { path: "mailboxes/:mailboxId/:folder", element: <MailPanes />, children: listChildren },
           { path: "*", element: <NotFound /> },
         ],

@@ -88,13 +88,13 @@ describe("keyboard shortcuts", () => {
     expect(await screen.findByRole("dialog", { name: "Forward" })).toBeInTheDocument();
   });
 
-  it("c opens a new message and / goes to the filter", async () => {
+  it("c opens a new message and / goes to the search box", async () => {
     serveList();
     const user = userEvent.setup();
     renderApp(INBOX);
     await screen.findByRole("link", { name: /Second/ });
     await user.keyboard("/");
-    expect(screen.getByRole("searchbox", { name: "Filter the conversations shown" })).toHaveFocus();
+    expect(screen.getByRole("searchbox", { name: "Search mail" })).toHaveFocus();
     await user.keyboard("{Escape}");
     await user.keyboard("c");
     expect(await screen.findByRole("dialog", { name: "New message" })).toBeInTheDocument();

@@ -1,11 +1,13 @@
 import { matchPath, useLocation } from "react-router";
 
-import { isFolder, type Folder, type ListPlace } from "./paths";
+import { isFolder, SEARCH_PARAM, type Folder, type ListPlace } from "./paths";
 
 export interface Place {
   mailboxId?: string;
   folder?: Folder;
   labelId?: string;
+  /** The query, on a search's URL. */
+  search?: string;
   threadId?: string;
   /** The list this URL shows, when it shows one. */
   list?: ListPlace;
@@ -13,11 +15,20 @@ export interface Place {
 
 /** Where the URL says we are, for components outside the route that matched it. */
 export function usePlace(): Place {
-  return placeOf(useLocation().pathname);
+  const location = useLocation();
+  return placeOf(location.pathname, location.search);
 }
 
-/** Where `pathname` is in the webmail (also read before the app renders: prefetch.ts). */
-export function placeOf(pathname: string): Place {
+/** Where `pathname` (and its `?q=` for a search) is in the webmail (also read before the app renders: prefetch.ts). */
+export function placeOf(pathname: string, query = ""): Place {
+  const search = matchPath("/mailboxes/:mailboxId/search/*", pathname);
+  if (search?.params.mailboxId) {
+    const { mailboxId } = search.params;
+    const text = new URLSearchParams(query).get(SEARCH_PARAM)?.trim();
+    const threadId = threadOf(search.params["*"]);
+    // A search URL without a query is the mailbox, no list (the route sends it to the inbox).
+    return text ? { mailboxId, search: text, threadId, list: { mailboxId, search: text } } : { mailboxId };
+  }
   const label = matchPath("/mailboxes/:mailboxId/labels/:labelId/*", pathname);
   if (label?.params.mailboxId && label.params.labelId) {
     const { mailboxId, labelId } = label.params;

@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
-import { Outlet } from "react-router";
+import { matchPath, Navigate, Outlet, useLocation } from "react-router";
 
 import { KeyboardShortcuts } from "../app/KeyboardShortcuts";
 import { listPath } from "../app/paths";
@@ -12,6 +12,7 @@ import { ThreadList } from "./ThreadList";
 export function MailPanes() {
   const { t } = useTranslation();
   const place = usePlace();
+  const { pathname } = useLocation();
   const listKey = place.list ? listPath(place.list) : "";
   // The ticked threads belong to one list: another list starts with none.
   const [ticked, setTicked] = useState<{ list: string; ids: Set<string> }>({ list: listKey, ids: new Set() });
@@ -19,7 +20,14 @@ export function MailPanes() {
     ids: ticked.list === listKey ? ticked.ids : new Set<string>(),
     set: (ids: Set<string>) => setTicked({ list: listKey, ids }),
   };
-  if (!place.list) return <NotFound />;
+  if (!place.list) {
+    // A search URL whose query was emptied: the mailbox's inbox.
+    return place.mailboxId && matchPath("/mailboxes/:mailboxId/search/*", pathname) ? (
+      <Navigate to={listPath({ mailboxId: place.mailboxId, folder: "inbox" })} replace />
+    ) : (
+      <NotFound />
+    );
+  }
   return (
     <>
       <KeyboardShortcuts place={place} selection={selection} />

@@ -1,5 +1,4 @@
 import { useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
 
@@ -7,7 +6,7 @@ import { invalidateMail } from "../api/cache";
 import { useFlagsUpdate } from "../api/generated/endpoints/flags/flags";
 import { useLabelsList } from "../api/generated/endpoints/labels/labels";
 import { useThreadsListInfinite } from "../api/generated/endpoints/threads/threads";
-import type { Thread, ThreadsListParams } from "../api/generated/model";
+import type { SearchMatch, Thread, ThreadsListParams } from "../api/generated/model";
 import { POLL_MS } from "../api/queryClient";
 import { threadPath, type ListPlace } from "../app/paths";
 import { formatListDate, participantNames } from "../ui/format";
@@ -16,10 +15,14 @@ import { LabelChip } from "../ui/LabelChip";
 import { useDocumentTitle } from "../ui/useDocumentTitle";
 import { ThreadToolbar } from "./ThreadToolbar";
 import { ErrorMessage, Loading } from "../ui/Status";
+import { hasText, Highlighted } from "../search/Highlighted";
+import { searchErrorMessage, shouldRetrySearch } from "../search/searchError";
 
 export const PAGE_SIZE = 50;
 
 export function threadListParams(place: ListPlace): ThreadsListParams {
+  // A search has no view: the backend leaves out trash and spam unless the query says `in:`.
+  if (place.search !== undefined) return { mailbox: place.mailboxId, search: place.search, page_size: PAGE_SIZE };
   return place.labelId !== undefined
     ? { mailbox: place.mailboxId, label: place.labelId, page_size: PAGE_SIZE }
     : { mailbox: place.mailboxId, view: place.folder, page_size: PAGE_SIZE };
@@ -27,6 +30,7 @@ export function threadListParams(place: ListPlace): ThreadsListParams {
 
 /** The list's pages; the thread view and the shortcuts read the same cached query. */
 export function useThreadPages(place: ListPlace, enabled = true) {
+  const searching = place.search !== undefined;
   return useThreadsListInfinite(threadListParams(place), {
     query: {
       enabled,
@@ -34,7 +38,9 @@ export function useThreadPages(place: ListPlace, enabled = true) {
       // Keyset pagination: the server says where the next page starts.
       getNextPageParam: (page) => page.next_cursor ?? undefined,
       // New mail appears at the top: refetched pages follow the same cursors.
-      refetchInterval: POLL_MS,
+      // Results are a snapshot of one query (ranked pages by offset): not polled.
+      refetchInterval: searching ? false : POLL_MS,
+      ...(searching && { retry: shouldRetrySearch }),
     },
   });
 }
@@ -69,29 +75,31 @@ export function ThreadList({
 }) {
   const { t } = useTranslation();
   const threads = useThreadPages(place);
-  const [filter, setFilter] = useState("");
   const star = useStarToggle();
   // The same query as the mailbox pane's label tree: answered from the cache.
   const labels = useLabelsList({ mailbox: place.mailboxId }, { query: { enabled: place.labelId !== undefined } });
   const labelName = labels.data?.find((label) => label.id === place.labelId)?.name;
-  const heading =
-    place.labelId !== undefined ? (labelName ?? t("threads.labelHeading")) : t(`folders.${place.folder}`);
+  const searching = place.search !== undefined;
+  const heading = searching
+    ? t("search.heading", { query: place.search })
+    : place.labelId !== undefined
+      ? (labelName ?? t("threads.labelHeading"))
+      : t(`folders.${place.folder}`);
   useDocumentTitle(heading);
+  const describeError = searching ? searchErrorMessage : undefined;
 
-  if (threads.isPending) return <Loading />;
-  if (threads.error && !threads.data) {
-    return <ErrorMessage error={threads.error} onRetry={() => void threads.refetch()} />;
-  }
-  const needle = filter.trim().toLowerCase();
-  const rows = threads.data.pages
-    .flatMap((page) => page.results)
-    .filter(
-      (thread) =>
-        !needle ||
-        [thread.subject, thread.snippet, ...participantNames(thread.sender_names)].some((text) =>
-          text.toLowerCase().includes(needle),
-        ),
+  if (threads.isPending) return <Loading label={searching ? t("search.searching") : undefined} />;
+  if (!threads.data) {
+    // Not pending and no data: the first page failed.
+    return (
+      <>
+        {searching && <h1 className="list-heading">{heading}</h1>}
+        <ErrorMessage error={threads.error} describe={describeError} onRetry={() => void threads.refetch()} />
+      </>
     );
+  }
+  const rows = threads.data.pages.flatMap((page) => page.results);
+  const matches: Record<string, SearchMatch> = Object.assign({}, ...threads.data.pages.map((page) => page.matches));
   const chosen = rows.filter((thread) => selection.ids.has(thread.id));
   const toggle = (id: string) => {
     const next = new Set(selection.ids);
@@ -103,21 +111,13 @@ export function ThreadList({
   return (
     <>
       <h1 className="list-heading">{heading}</h1>
-      <input
-        id="thread-filter"
-        className="thread-filter"
-        type="search"
-        aria-label={t("threads.filter")}
-        placeholder={t("threads.filter")}
-        value={filter}
-        onChange={(event) => setFilter(event.target.value)}
-        onKeyDown={(event) => {
-          if (event.key === "Escape") {
-            setFilter("");
-            event.currentTarget.blur();
-          }
-        }}
-      />
+      {searching && (
+        <p className="search-count" role="status">
+          {threads.hasNextPage
+            ? t("search.countMore", { count: rows.length })
+            : t("search.count", { count: rows.length })}
+        </p>
+      )}
       {rows.length > 0 && (
         <div className="bulk-bar">
           <input
@@ -148,8 +148,8 @@ export function ThreadList({
       {star.error && <ErrorMessage error={star.error} />}
       {rows.length === 0 ? (
         <p className="empty">
-          {needle
-            ? t("threads.noMatch")
+          {searching
+            ? t("search.empty", { query: place.search })
             : place.labelId !== undefined ? t("threads.empty.label") : t(`threads.empty.${place.folder}`)}
         </p>
       ) : (
@@ -163,11 +163,14 @@ export function ThreadList({
               checked={selection.ids.has(thread.id)}
               onCheck={() => toggle(thread.id)}
               onStar={() => star.mutate(thread)}
+              match={matches[thread.id]}
             />
           ))}
         </ul>
       )}
-      {threads.error && <ErrorMessage error={threads.error} onRetry={() => void threads.fetchNextPage()} />}
+      {threads.error && (
+        <ErrorMessage error={threads.error} describe={describeError} onRetry={() => void threads.fetchNextPage()} />
+      )}
       {threads.hasNextPage && (
         <button
           type="button"
@@ -199,6 +202,7 @@ function ThreadRow({
   checked,
   onCheck,
   onStar,
+  match,
 }: {
   thread: Thread;
   to: string;
@@ -206,6 +210,8 @@ function ThreadRow({
   checked: boolean;
   onCheck: () => void;
   onStar: () => void;
+  /** Why it matched, in a search: the subject and snippet with the matching words marked. */
+  match?: SearchMatch;
 }) {
   const { t, i18n } = useTranslation();
   const unread = thread.unread_count > 0;
@@ -240,8 +246,15 @@ function ThreadRow({
           {thread.message_count > 1 && <span className="message-count"> ({thread.message_count})</span>}
         </span>
         <span className="subject-line">
-          <span className="subject">{subject}</span>
-          {thread.snippet && <span className="snippet"> — {thread.snippet}</span>}
+          <span className="subject">{hasText(match?.subject) ? <Highlighted segments={match.subject} /> : subject}</span>
+          {hasText(match?.snippet) ? (
+            <span className="snippet">
+              {" — "}
+              <Highlighted segments={match.snippet} />
+            </span>
+          ) : (
+            thread.snippet && <span className="snippet"> — {thread.snippet}</span>
+          )}
         </span>
         <span className="chips">
           {thread.has_draft && <span className="chip draft-chip">{t("threads.draft")}</span>}

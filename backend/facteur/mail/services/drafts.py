@@ -16,6 +16,7 @@ from facteur.domains.models import Mailbox
 from facteur.mail.models import Attachment, Message, MessageRecipient, RecipientKind, Thread
 from facteur.mail.services.threads import threads_refresh
 from facteur.mail.snippets import snippet_from_text
+from facteur.search.services import search_index_messages
 
 MAX_RECIPIENTS = 500
 
@@ -149,6 +150,7 @@ def draft_update(*, draft: Message, fields: DraftFields) -> Message:
         draft.has_attachments = bool(wanted_ids)
     draft.save()
     threads_refresh(thread_ids=[draft.thread_id])
+    search_index_messages(message_ids=[draft.pk])
     # A thread started by this draft is named after it.
     Thread.objects.filter(pk=draft.thread_id, message_count__lte=1).update(subject=draft.subject)
     return draft

@@ -6,9 +6,12 @@
  * OpenAPI spec version: 1.0.0
  */
 import type { Thread } from './thread';
+import type { ThreadListMatches } from './threadListMatches';
 
 export interface ThreadList {
   results: Thread[];
   /** @nullable */
   next_cursor: string | null;
+  /** With ``search`` only: why each thread matched, by thread id. */
+  matches?: ThreadListMatches;
 }

@@ -27,6 +27,10 @@ mailbox?: string;
  */
 page_size?: number;
 /**
+ * A search (docs/search.md), combined with the other filters; the threads then come best match first. Blank: no search.
+ */
+search?: string;
+/**
  * @nullable
  */
 starred?: boolean | null;

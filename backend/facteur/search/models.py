@@ -1,0 +1,28 @@
+"""The PostgreSQL backend's index: one weighted tsvector per message.
+
+Written in the transaction that stores or changes the message (ingest, drafts),
+so a message is searchable as soon as it is committed. Flags, folders, labels
+and read state are not copied here: the search joins them from the mail store,
+so a flag change needs no reindexing. Deleting a message deletes its row.
+"""
+
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+
+
+class MessageDocument(models.Model):
+    message = models.OneToOneField(
+        "mail.Message", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    # Copied from the message (they never change) so that the index answers alone; the
+    # document also holds the lexeme "#<mailbox id>", so that one GIN index scan finds
+    # "these words in these mailboxes" (see backends.postgres).
+    mailbox = models.ForeignKey(
+        "domains.Mailbox", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    received_at = models.DateTimeField()
+    document = SearchVectorField()
+
+    class Meta:
+        indexes = [GinIndex(fields=["document"], name="search_document_gin")]

@@ -1,0 +1,186 @@
+"""The PostgreSQL backend on mail stored by the real ingest and draft services.
+
+Every operator of the language finds what it names and nothing else; a thread
+comes once however many of its messages match; stemming and accents; drafts and
+flags; the index is written in the delivering transaction.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from facteur.mail.models import Label, Message
+from facteur.mail.services.drafts import DraftFields, draft_create, draft_update
+from facteur.mail.services.flags import messages_set_flag
+from facteur.mail.services.labels import label_add_threads
+from facteur.search.models import MessageDocument
+from tests.search.conftest import deliver, subjects
+
+
+@pytest.fixture
+def mail(box):
+    """Five threads in Claire's mailbox, one per row, each with something to find."""
+    a = box.address
+    deliver(a, subject="Budget 2025", body="Les réunions du comité budgétaire auront lieu lundi.",
+            mime_id="budget@example.com")  # fmt: skip
+    deliver(a, subject="Re: Budget 2025", body="Merci, the meetings are confirmed.",
+            sender="Bob Durand <bob@durand.example>", in_reply_to="budget@example.com")  # fmt: skip
+    deliver(a, subject="Invoice", body="Please find the invoice attached.",
+            sender="Hélène Lefèvre <helene@fournisseur.example>", attachment="facture-mars.pdf",
+            cc="Compta <compta@facteur.test>")  # fmt: skip
+    deliver(a, subject="Vacances", body="Photos of the holiday in Brittany.",
+            sender="Claire <claire@facteur.test>", cc="Paul <paul@famille.example>")  # fmt: skip
+    deliver(a, subject="Newsletter", body="Weekly news: nothing about money.",
+            sender="News <news@letters.example>")  # fmt: skip
+
+
+CASES = [
+    ("budget", ["Budget 2025"]),
+    ("BUDGET", ["Budget 2025"]),
+    ("réunion", ["Budget 2025"]),  # French stemming: réunions
+    ("reunions", ["Budget 2025"]),  # no accent in the query
+    ("meeting", ["Budget 2025"]),  # English stemming: meetings
+    ("helene", ["Invoice"]),  # no accent, name in From
+    ('"invoice attached"', ["Invoice"]),
+    ('"attached invoice"', []),  # a phrase keeps its order
+    ("invoice -attached", []),
+    ("-budget -invoice -vacances", ["Newsletter"]),
+    ("budget OR vacances", ["Budget 2025", "Vacances"]),
+    ("(budget OR vacances) photos", ["Vacances"]),
+    ("from:bob", ["Budget 2025"]),
+    ("de:durand.example", ["Budget 2025"]),
+    ("from:alice.martin@example.com", ["Budget 2025"]),
+    ('from:"Hélène Lefèvre"', ["Invoice"]),
+    ("from:compta", []),  # compta is in Cc, not From
+    ("to:compta", ["Invoice"]),  # to: covers cc
+    ("cc:compta", ["Invoice"]),
+    ("bcc:compta", []),
+    ("cc:paul", ["Vacances"]),
+    ("from:me", ["Vacances"]),
+    ("from:moi", ["Vacances"]),
+    ("subject:budget", ["Budget 2025"]),
+    ("sujet:comité", []),  # in the body, not the subject
+    ("comité", ["Budget 2025"]),
+    ("filename:facture", ["Invoice"]),
+    ("fichier:pdf", ["Invoice"]),
+    ("has:attachment", ["Invoice"]),
+    ("-has:attachment budget", ["Budget 2025"]),
+    ("in:sent", ["Vacances"]),
+    ("dans:envoyés", ["Vacances"]),
+    ("in:inbox money", ["Newsletter"]),
+    ("in:drafts", []),
+    ("is:starred", []),
+    ("larger:100k", []),
+    ("smaller:100k news", ["Newsletter"]),
+    ("after:2000-01-01 newsletter", ["Newsletter"]),
+    ("before:2000-01-01", []),
+    ("newer_than:1d newsletter", ["Newsletter"]),
+    ("older_than:1d", []),
+    ("nothing-like-this", []),
+    ("unknown:operator", []),
+    ("", ["Newsletter", "Vacances", "Invoice", "Budget 2025"]),  # newest first
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES, ids=[c[0] or "empty" for c in CASES])
+def test_operators(owner, box, mail, text, expected):
+    found = subjects(owner, [box], text)
+    assert sorted(found) == sorted(expected)
+    if text == "":
+        assert found == expected
+
+
+def test_a_thread_comes_once_however_many_messages_match(owner, box, mail):
+    # Both messages of the budget thread say "budget"; the thread comes once.
+    assert Message.objects.filter(thread__subject="Budget 2025").count() == 2
+    assert subjects(owner, [box], "budget 2025") == ["Budget 2025"]
+
+
+def test_a_message_is_searchable_once_ingest_commits(owner, box):
+    message = deliver(box.address, subject="Fresh", body="Searchable immediately")
+    assert MessageDocument.objects.filter(message=message).exists()
+    assert subjects(owner, [box], "immediately") == ["Fresh"]
+
+
+def test_highlights_mark_the_matching_words(owner, box, mail):
+    from facteur.search.selectors import threads_search
+
+    hit = threads_search(user_id=owner.pk, mailbox_ids=[str(box.pk)], text="comité").hits[0]
+    assert any(seg.match and seg.text.lower() == "comité" for seg in hit.snippet)
+    assert "".join(seg.text for seg in hit.subject) == "Budget 2025"
+
+
+def test_highlights_are_plain_text(owner, box):
+    body = "Tom wrote: if a & b then <payload>"
+    deliver(box.address, subject="Tom & Jerry <3", body=body)
+    from facteur.search.selectors import threads_search
+
+    hit = threads_search(user_id=owner.pk, mailbox_ids=[str(box.pk)], text="payload").hits[0]
+    # Not HTML: an excerpt of the text, nothing escaped or added; the client shows it as text.
+    assert "".join(seg.text for seg in hit.snippet) in body
+    assert [seg.text for seg in hit.snippet if seg.match] == ["payload"]
+    assert "".join(seg.text for seg in hit.subject) == "Tom & Jerry <3"
+
+
+def test_flags_change_without_reindexing(owner, box, mail):
+    message = Message.objects.get(subject="Newsletter")
+    messages_set_flag(user_id=owner.pk, message_ids=[message.pk], flag="trashed", value=True)
+    assert subjects(owner, [box], "newsletter") == []
+    assert subjects(owner, [box], "newsletter in:trash") == ["Newsletter"]
+    assert subjects(owner, [box], "newsletter in:anywhere") == ["Newsletter"]
+    messages_set_flag(user_id=owner.pk, message_ids=[message.pk], flag="starred", value=True)
+    assert subjects(owner, [box], "is:starred in:anywhere") == ["Newsletter"]
+
+
+def test_read_state_is_the_searching_user(owner, box, mail):
+    assert "Newsletter" in subjects(owner, [box], "is:unread")
+    message = Message.objects.get(subject="Newsletter")
+    messages_set_flag(user_id=owner.pk, message_ids=[message.pk], flag="unread", value=False)
+    assert "Newsletter" not in subjects(owner, [box], "is:unread")
+    # What the mailbox sent itself is never unread.
+    assert sorted(subjects(owner, [box], "est:lu")) == ["Newsletter", "Vacances"]
+
+
+def test_labels_by_name_and_sub_labels(owner, box, mail):
+    clients = Label.objects.create(mailbox=box, name="Clients/ACME")
+    label_add_threads(label=clients, thread_ids=[Message.objects.get(subject="Invoice").thread_id])
+    assert subjects(owner, [box], "label:clients") == ["Invoice"]
+    assert subjects(owner, [box], "label:Clients/ACME") == ["Invoice"]
+    assert subjects(owner, [box], "libellé:clients/acme") == ["Invoice"]
+    assert subjects(owner, [box], "label:acme") == []
+
+
+def test_drafts_are_searchable_and_follow_their_edits(owner, box):
+    draft = draft_create(
+        mailbox=box,
+        fields=DraftFields(
+            subject="Proposal",
+            text_body="first version of the quotation",
+            to=[{"name": "Zoé", "email": "zoe@client.example"}],
+        ),
+    )
+    assert subjects(owner, [box], "quotation in:drafts") == ["Proposal"]
+    assert subjects(owner, [box], "to:zoe") == ["Proposal"]
+    draft_update(draft=draft, fields=DraftFields(text_body="second version: an estimate"))
+    assert subjects(owner, [box], "quotation") == []
+    assert subjects(owner, [box], "estimate") == ["Proposal"]
+
+
+def test_deleting_a_message_deletes_its_document(owner, box, mail):
+    message = Message.objects.get(subject="Newsletter")
+    message.delete()
+    assert not MessageDocument.objects.filter(message_id=message.pk).exists()
+
+
+def test_the_index_has_the_four_weights(box, mail):
+    message = Message.objects.get(subject="Invoice")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT document @@ 'invoice:A'::tsquery, document @@ 'helene:B'::tsquery,"
+            " document @@ 'attached:C'::tsquery, document @@ 'mars:D'::tsquery,"
+            " document @@ 'mars:A'::tsquery"
+            " FROM search_messagedocument WHERE message_id = %s",
+            [message.pk],
+        )
+        assert cursor.fetchone() == (True, True, True, True, False)
