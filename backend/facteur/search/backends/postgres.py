@@ -33,7 +33,9 @@ from facteur.search import syntax as s
 from facteur.search.backends.base import Hit, Results, Scope, SearchBackend, SearchTimeout, Segment
 from facteur.search.extraction import SOURCE_SQL
 
-CANDIDATES = 300  # newest matching messages ranked; a query matching more must narrow
+# The newest matching messages ranked, the same for every page (pages stay consistent);
+# a query matching more shows the best of these and must narrow to reach older mail.
+CANDIDATES = 300
 RECENCY_DAYS = 30  # a message this old keeps half its recency bonus
 HEADLINE_CHARS = 5_000  # of the body searched for an excerpt around a match
 # For this transaction only: the time limit, and plans that go through the GIN index and
