@@ -1,9 +1,11 @@
 """PostgreSQL full-text search: the default backend, no extra service.
 
 Each message has a weighted tsvector (``search.models.MessageDocument``; the
-text comes from ``search.extraction``): subject (A) and body (C) through three
+text comes from ``search.extraction``): the subject (A) through three
 configurations, French and English stemming and a simple one, all unaccented;
-participants (B) and attachment names (D) through the simple one only; plus
+the body (C) through the two stemming ones (the simple one adds little to a
+long text but a third to its index); participants (B) and attachment names
+(D) through the simple one only; plus
 the lexeme ``#<mailbox id>``. A query word matches in any configuration, so
 "réunions" finds "réunion" and "Réunion".
 
@@ -53,7 +55,8 @@ INSERT INTO search_messagedocument (message_id, mailbox_id, received_at, documen
 SELECT x.message_id, x.mailbox_id, x.received_at,
     setweight(facteur_search_vector(x.subject), 'A')
     || setweight(to_tsvector('facteur_simple', x.participants), 'B')
-    || setweight(facteur_search_vector(x.body), 'C')
+    || setweight(to_tsvector('facteur_french', x.body) || to_tsvector('facteur_english', x.body),
+                 'C')
     || setweight(to_tsvector('facteur_simple', x.attachments), 'D')
     || array_to_tsvector(ARRAY['#' || x.mailbox_id::text])
 FROM ({SOURCE_SQL}) x
