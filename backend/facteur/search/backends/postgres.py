@@ -1,9 +1,11 @@
 """PostgreSQL full-text search: the default backend, no extra service.
 
 Each message has a weighted tsvector (``search.models.MessageDocument``; the
-text comes from ``search.extraction``): subject (A) and body (C) through three
+text comes from ``search.extraction``): the subject (A) through three
 configurations, French and English stemming and a simple one, all unaccented;
-participants (B) and attachment names (D) through the simple one only; plus
+the body (C) through the two stemming ones (the simple one adds little to a
+long text but a third to its index); participants (B) and attachment names
+(D) through the simple one only; plus
 the lexeme ``#<mailbox id>``. A query word matches in any configuration, so
 "réunions" finds "réunion" and "Réunion".
 
@@ -33,7 +35,9 @@ from facteur.search import syntax as s
 from facteur.search.backends.base import Hit, Results, Scope, SearchBackend, SearchTimeout, Segment
 from facteur.search.extraction import SOURCE_SQL
 
-CANDIDATES = 300  # newest matching messages ranked; a query matching more must narrow
+# The newest matching messages ranked, the same for every page (pages stay consistent);
+# a query matching more shows the best of these and must narrow to reach older mail.
+CANDIDATES = 300
 RECENCY_DAYS = 30  # a message this old keeps half its recency bonus
 HEADLINE_CHARS = 5_000  # of the body searched for an excerpt around a match
 # For this transaction only: the time limit, and plans that go through the GIN index and
@@ -51,7 +55,8 @@ INSERT INTO search_messagedocument (message_id, mailbox_id, received_at, documen
 SELECT x.message_id, x.mailbox_id, x.received_at,
     setweight(facteur_search_vector(x.subject), 'A')
     || setweight(to_tsvector('facteur_simple', x.participants), 'B')
-    || setweight(facteur_search_vector(x.body), 'C')
+    || setweight(to_tsvector('facteur_french', x.body) || to_tsvector('facteur_english', x.body),
+                 'C')
     || setweight(to_tsvector('facteur_simple', x.attachments), 'D')
     || array_to_tsvector(ARRAY['#' || x.mailbox_id::text])
 FROM ({SOURCE_SQL}) x
