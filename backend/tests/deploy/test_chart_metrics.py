@@ -1,8 +1,10 @@
 """Every metric the chart's alerts and Grafana dashboard use is one the components serve.
 
 The names are collected from the real endpoints: the web's /metrics view (through Django's
-test client, after a request so that its histograms have samples) and the operator's
-prometheus_client server, started as facteur_operator.handlers starts it, on loopback.
+test client, after a request so that its histograms have samples), the operator's
+prometheus_client server, started as facteur_operator.handlers starts it, on loopback, and
+a real ``facteur-delivery`` process started as the chart starts it (--metrics-host on an
+address other than the default, 127.0.0.2, as the pod's address would be).
 The exposition's TYPE lines give each family's type, hence its sample names (a counter's
 _total, a histogram's _bucket/_sum/_count), with or without samples yet.
 """
@@ -19,8 +21,10 @@ from prometheus_client import start_http_server
 from prometheus_client.parser import text_string_to_metric_families
 
 import facteur_operator.metrics  # noqa: F401  (registers the operator's metrics)
+from tests.delivery.process import DeliveryProcess
 from tests.deploy.chart import SCENARIOS, render
 from tests.deploy.paths import ROOT
+from tests.net import free_port
 
 SUFFIXES = {
     "counter": ("_total", "_created"),
@@ -61,6 +65,30 @@ def operator_names() -> set[str]:
 
 
 @pytest.fixture(scope="module")
+def delivery_names(django_db_setup, tmp_path_factory) -> set[str]:
+    port = free_port()
+    log = tmp_path_factory.mktemp("delivery") / "delivery.log"
+    process = DeliveryProcess(
+        log, lmtp_port=free_port(), metrics_port=port, args=("--metrics-host", "127.0.0.2")
+    )
+    try:
+        body = requests.get(f"http://127.0.0.2:{port}/metrics", timeout=5).text
+    finally:
+        process.stop()
+    return sample_names(body)
+
+
+@pytest.fixture(scope="module")
+def served(web_names, operator_names, delivery_names) -> dict[str, set[str]]:
+    """The names each alert group may use: its component's."""
+    return {
+        "facteur-web": web_names,
+        "facteur-operator": operator_names,
+        "facteur-delivery": delivery_names,
+    }
+
+
+@pytest.fixture(scope="module")
 def monitoring():
     rendered = render(SCENARIOS["production"])
     (rule,) = rendered.kind("PrometheusRule")
@@ -70,11 +98,10 @@ def monitoring():
     return rule, json.loads(dashboard["data"]["facteur.json"])
 
 
-def test_alerts_use_served_metrics(monitoring, web_names, operator_names) -> None:
+def test_alerts_use_served_metrics(monitoring, served) -> None:
     rule, _ = monitoring
     groups = {group["name"]: group["rules"] for group in rule["spec"]["groups"]}
-    assert set(groups) == {"facteur-web", "facteur-operator"}
-    served = {"facteur-web": web_names, "facteur-operator": operator_names}
+    assert set(groups) == set(served)
     for name, rules in groups.items():
         for alert in rules:
             used = set(METRIC.findall(alert["expr"]))
@@ -82,11 +109,15 @@ def test_alerts_use_served_metrics(monitoring, web_names, operator_names) -> Non
             assert used <= served[name], f"{alert['alert']}: {used - served[name]}"
 
 
-def test_dashboard_uses_served_metrics(monitoring, web_names, operator_names) -> None:
+def test_dashboard_uses_served_metrics(monitoring, served) -> None:
     _, dashboard = monitoring
     exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
     used = {name for expr in exprs for name in METRIC.findall(expr)}
-    assert used and used <= web_names | operator_names, used - (web_names | operator_names)
+    every = set().union(*served.values())
+    assert used and used <= every, used - every
+    # Each component has its panels.
+    for names in served.values():
+        assert used & names
 
 
 def test_every_alert_has_a_runbook(monitoring) -> None:

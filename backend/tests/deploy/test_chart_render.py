@@ -227,12 +227,32 @@ def test_ingress_routes_the_webmail_and_the_api() -> None:
 def test_network_policies_guard_the_delivery_service() -> None:
     rendered = render(SCENARIOS["production"])
     policy = rendered.named("NetworkPolicy", "mail-facteur-delivery")
-    (rule,) = policy["spec"]["ingress"]
+    (rule, metrics) = policy["spec"]["ingress"]
     (source,) = rule["from"]
     # the labels of the operator's MTA pods (facteur_operator/mta_objects.py)
     assert source["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "facteur-mta"}}
     assert rule["ports"] == [{"port": 2424, "protocol": "TCP"}]
+    # Prometheus, on the metrics port only.
+    (source,) = metrics["from"]
+    assert "namespaceSelector" in source
+    assert metrics["ports"] == [{"port": 9102, "protocol": "TCP"}]
     assert rendered.named("NetworkPolicy", "mail-facteur-worker")["spec"]["ingress"] == []
+
+
+def test_delivery_metrics_on_the_pods_address_scraped_by_a_pod_monitor() -> None:
+    rendered = render(SCENARIOS["production"])
+    delivery = rendered.named("Deployment", "mail-facteur-delivery")
+    (container,) = delivery["spec"]["template"]["spec"]["containers"]
+    assert "--metrics-port=9102" in container["command"]
+    # $(POD_IP) is expanded by the kubelet from the container's own env.
+    assert "--metrics-host=$(POD_IP)" in container["command"]
+    assert "POD_IP" in {e["name"] for e in container["env"]}
+    assert {"name": "metrics", "containerPort": 9102, "protocol": "TCP"} in container["ports"]
+    monitor = rendered.named("PodMonitor", "mail-facteur-delivery")
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= (
+        delivery["spec"]["template"]["metadata"]["labels"].items()
+    )
+    assert [e["port"] for e in monitor["spec"]["podMetricsEndpoints"]] == ["metrics"]
 
 
 def test_crds_are_the_repository_crds_kept_on_uninstall() -> None:
@@ -347,6 +367,7 @@ def test_switches_off_leave_valid_manifests() -> None:
         "web.autoscaling.enabled=false",
         "web.replicas=3",
         "delivery.podDisruptionBudget.enabled=false",
+        "delivery.metricsPort=0",
         "secrets.secretEnv[0].name=FACTEUR_RELAY_USERNAME",
         "secrets.secretEnv[0].secretName=relay-login",
         "secrets.secretEnv[0].key=username",
@@ -358,6 +379,11 @@ def test_switches_off_leave_valid_manifests() -> None:
     assert not [doc for doc in documents if "operator" in doc["metadata"]["name"]]
     (rule,) = [doc for doc in documents if doc["kind"] == "PrometheusRule"]
     assert [group["name"] for group in rule["spec"]["groups"]] == ["facteur-web"]
+    (delivery,) = [d for d in documents if d["metadata"]["name"] == "mail-facteur-delivery"
+                   and d["kind"] == "Deployment"]  # fmt: skip
+    container = delivery["spec"]["template"]["spec"]["containers"][0]
+    assert not [a for a in container["command"] if a.startswith("--metrics")]
+    assert [p["name"] for p in container["ports"]] == ["lmtp"]
     (web,) = [
         d
         for d in documents
