@@ -57,10 +57,20 @@ class RequestMetricsMiddleware:
         return response
 
 
+def _database_registry() -> CollectorRegistry:
+    """Families computed from the database at scrape time (one answer for every worker)."""
+    from facteur.sending.metrics import OutboundBacklogCollector  # models: not at import
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(OutboundBacklogCollector())
+    return registry
+
+
 def metrics_view(request: HttpRequest) -> HttpResponse:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     else:
         registry = REGISTRY
-    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+    body = generate_latest(registry) + generate_latest(_database_registry())
+    return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)

@@ -1,7 +1,8 @@
 """Every metric the chart's alerts and Grafana dashboard use is one the components serve.
 
 The names are collected from the real endpoints: the web's /metrics view (through Django's
-test client, after a request so that its histograms have samples), the operator's
+test client, after a request so that its histograms have samples; with the database, which
+the outbound backlog is counted in), the operator's
 prometheus_client server, started as facteur_operator.handlers starts it, on loopback, and
 a real ``facteur-delivery`` process started as the chart starts it (--metrics-host on an
 address other than the default, 127.0.0.2, as the pod's address would be).
@@ -44,8 +45,8 @@ def sample_names(exposition: str) -> set[str]:
     return names
 
 
-@pytest.fixture(scope="module")
-def web_names() -> set[str]:
+@pytest.fixture
+def web_names(db) -> set[str]:  # db: the outbound backlog is counted in the database
     client = Client()
     client.get("/healthz")
     response = client.get("/metrics")
@@ -65,7 +66,7 @@ def operator_names() -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def delivery_names(django_db_setup, tmp_path_factory) -> set[str]:
+def delivery_names(tmp_path_factory) -> set[str]:
     port = free_port()
     log = tmp_path_factory.mktemp("delivery") / "delivery.log"
     process = DeliveryProcess(
@@ -78,7 +79,7 @@ def delivery_names(django_db_setup, tmp_path_factory) -> set[str]:
     return sample_names(body)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def served(web_names, operator_names, delivery_names) -> dict[str, set[str]]:
     """The names each alert group may use: its component's."""
     return {
