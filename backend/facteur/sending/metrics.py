@@ -1,4 +1,9 @@
-"""The outbound queue as Prometheus sees it, computed from the database at each scrape.
+"""Outbound mail as Prometheus sees it.
+
+``ATTEMPTS`` counts what each send attempt did, in the process that sends (the
+Celery worker, which serves it: facteur/ops/metrics.py ``serve_worker_metrics``).
+
+The queue is computed from the database at each scrape.
 
 The queue is the database (recipients ``queued`` or ``retrying`` of messages that are not
 drafts; the tasks only carry ids): counting there gives the same answer in every web pod
@@ -16,14 +21,33 @@ from django.db import DatabaseError
 from django.db.models import Count, Min
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+import facteur.ops.metrics  # noqa: F401  (the worker serves ATTEMPTS: serve_worker_metrics)
 from facteur.mail.models import DeliveryStatus, MessageRecipient
 
 log = logging.getLogger(__name__)
 
 PENDING = (DeliveryStatus.QUEUED, DeliveryStatus.RETRYING)
+
+ATTEMPTS = Counter(
+    "facteur_outbound_attempts_total",
+    "Recipients of outgoing mail by what one send attempt gave",
+    # route: local (one of our mailboxes) | remote (the relay or an MX);
+    # result: sent | deferred (4xx, retried later) | failed (5xx or out of retries)
+    ["route", "result"],
+)
+
+
+def attempt_result(status: str) -> str:
+    """The counter's result of a recipient's status after an attempt."""
+    if status == DeliveryStatus.RETRYING:
+        return "deferred"
+    if status == DeliveryStatus.FAILED:
+        return "failed"
+    return "sent"
 
 
 def _pending():
