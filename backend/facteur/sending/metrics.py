@@ -40,6 +40,11 @@ ATTEMPTS = Counter(
     ["route", "result"],
 )
 
+# Every series exists from the start, at 0: rate() and the failure ratio see the first one.
+for _route in ("local", "remote"):
+    for _result in ("sent", "deferred", "failed"):
+        ATTEMPTS.labels(_route, _result)
+
 
 def attempt_result(status: str) -> str:
     """The counter's result of a recipient's status after an attempt."""

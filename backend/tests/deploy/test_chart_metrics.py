@@ -5,7 +5,8 @@ test client, after a request so that its histograms have samples; with the datab
 the outbound backlog is counted in), the operator's
 prometheus_client server, started as facteur_operator.handlers starts it, on loopback, and
 a real ``facteur-delivery`` process started as the chart starts it (--metrics-host on an
-address other than the default, 127.0.0.2, as the pod's address would be).
+address other than the default, 127.0.0.2, as the pod's address would be), and a real
+prefork ``celery worker`` serving its pool's samples.
 The exposition's TYPE lines give each family's type, hence its sample names (a counter's
 _total, a histogram's _bucket/_sum/_count), with or without samples yet.
 """
@@ -26,6 +27,7 @@ from tests.delivery.process import DeliveryProcess
 from tests.deploy.chart import SCENARIOS, render
 from tests.deploy.paths import ROOT
 from tests.net import free_port
+from tests.sending.worker_process import celery_worker
 
 SUFFIXES = {
     "counter": ("_total", "_created"),
@@ -79,13 +81,20 @@ def delivery_names(tmp_path_factory) -> set[str]:
     return sample_names(body)
 
 
+@pytest.fixture(scope="module")
+def worker_names(tmp_path_factory) -> set[str]:
+    with celery_worker(tmp_path_factory.mktemp("worker")) as worker:
+        return sample_names(worker.metrics() or "")
+
+
 @pytest.fixture
-def served(web_names, operator_names, delivery_names) -> dict[str, set[str]]:
+def served(web_names, operator_names, delivery_names, worker_names) -> dict[str, set[str]]:
     """The names each alert group may use: its component's."""
     return {
         "facteur-web": web_names,
         "facteur-operator": operator_names,
         "facteur-delivery": delivery_names,
+        "facteur-worker": worker_names,
     }
 
 

@@ -236,7 +236,7 @@ def test_network_policies_guard_the_delivery_service() -> None:
     (source,) = metrics["from"]
     assert "namespaceSelector" in source
     assert metrics["ports"] == [{"port": 9102, "protocol": "TCP"}]
-    assert rendered.named("NetworkPolicy", "mail-facteur-worker")["spec"]["ingress"] == []
+    assert rendered.named("NetworkPolicy", "mail-facteur-beat")["spec"]["ingress"] == []
 
 
 def test_delivery_metrics_on_the_pods_address_scraped_by_a_pod_monitor() -> None:
@@ -253,6 +253,26 @@ def test_delivery_metrics_on_the_pods_address_scraped_by_a_pod_monitor() -> None
         delivery["spec"]["template"]["metadata"]["labels"].items()
     )
     assert [e["port"] for e in monitor["spec"]["podMetricsEndpoints"]] == ["metrics"]
+
+
+def test_worker_metrics_from_every_pool_process_on_the_pods_address() -> None:
+    rendered = render(SCENARIOS["production"])
+    worker = rendered.named("Deployment", "mail-facteur-worker")
+    pod = worker["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["FACTEUR_WORKER_METRICS_PORT"] == "9103"
+    assert env["FACTEUR_WORKER_METRICS_HOST"] == "$(POD_IP)" and "POD_IP" in env
+    # The multiprocess directory is writable although the root filesystem is not.
+    assert env["PROMETHEUS_MULTIPROC_DIR"] == "/run/prometheus"
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert "emptyDir" in volumes[mounts["/run/prometheus"]]
+    assert {"name": "metrics", "containerPort": 9103, "protocol": "TCP"} in container["ports"]
+    monitor = rendered.named("PodMonitor", "mail-facteur-worker")
+    assert [e["port"] for e in monitor["spec"]["podMetricsEndpoints"]] == ["metrics"]
+    (rule,) = rendered.named("NetworkPolicy", "mail-facteur-worker")["spec"]["ingress"]
+    assert rule["ports"] == [{"port": 9103, "protocol": "TCP"}]
 
 
 def test_crds_are_the_repository_crds_kept_on_uninstall() -> None:
@@ -368,6 +388,7 @@ def test_switches_off_leave_valid_manifests() -> None:
         "web.replicas=3",
         "delivery.podDisruptionBudget.enabled=false",
         "delivery.metricsPort=0",
+        "worker.metricsPort=0",
         "secrets.secretEnv[0].name=FACTEUR_RELAY_USERNAME",
         "secrets.secretEnv[0].secretName=relay-login",
         "secrets.secretEnv[0].key=username",
@@ -384,6 +405,10 @@ def test_switches_off_leave_valid_manifests() -> None:
     container = delivery["spec"]["template"]["spec"]["containers"][0]
     assert not [a for a in container["command"] if a.startswith("--metrics")]
     assert [p["name"] for p in container["ports"]] == ["lmtp"]
+    (worker,) = [d for d in documents if d["metadata"]["name"] == "mail-facteur-worker"
+                 and d["kind"] == "Deployment"]  # fmt: skip
+    container = worker["spec"]["template"]["spec"]["containers"][0]
+    assert "ports" not in container and "FACTEUR_WORKER_METRICS_PORT" not in str(container)
     (web,) = [
         d
         for d in documents
