@@ -108,6 +108,7 @@ def monitoring():
     return rule, json.loads(dashboard["data"]["facteur.json"])
 
 
+@pytest.mark.slow  # starts facteur-delivery and a celery worker
 def test_alerts_use_served_metrics(monitoring, served) -> None:
     rule, _ = monitoring
     groups = {group["name"]: group["rules"] for group in rule["spec"]["groups"]}
@@ -119,6 +120,7 @@ def test_alerts_use_served_metrics(monitoring, served) -> None:
             assert used <= served[name], f"{alert['alert']}: {used - served[name]}"
 
 
+@pytest.mark.slow  # starts facteur-delivery and a celery worker
 def test_dashboard_uses_served_metrics(monitoring, served) -> None:
     _, dashboard = monitoring
     exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]

@@ -152,6 +152,7 @@ def test_each_attempt_is_counted_by_route_and_result(sink, box, django_capture_o
     assert attempts("remote", "deferred") - before[("remote", "deferred")] == 1
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_the_worker_serves_its_attempts(sink, box, settings, tmp_path):  # noqa: F811
     """A real `celery worker` (prefork: the pool's processes write their samples to
