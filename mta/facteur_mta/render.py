@@ -55,6 +55,8 @@ DEFAULTS: dict[str, str] = {
     "smtpd_listen": "smtp",
     "postscreen": "yes",
     "postscreen_dnsbl_sites": "",
+    # yes: a load balancer in front speaks the PROXY protocol (v1 or v2) on the public port
+    "proxy_protocol": "no",
     "mynetworks": "127.0.0.0/8 [::1]/128",
     "recipient_limit": "100",
     "policy_timeout": "10s",
@@ -176,6 +178,7 @@ def validate(values: Mapping[str, str]) -> None:
         raise ConfigError(f"policy_service must be host:port, got {values['policy_service']!r}")
     _listen(values, "smtpd_listen", "smtp")
     _boolean(values, "postscreen")
+    _boolean(values, "proxy_protocol")
 
 
 def validate_out(values: Mapping[str, str]) -> None:
@@ -259,12 +262,24 @@ def smtpd_services(values: Mapping[str, str]) -> str:
     )
 
 
+def proxy_settings(values: Mapping[str, str]) -> str:
+    """The PROXY protocol on the public port, read by whoever owns it: postscreen, or smtpd
+    when postscreen is off. smtpd behind postscreen's "pass" gets the client's address from
+    postscreen and must not expect the header again."""
+    if not _boolean(values, "proxy_protocol"):
+        return "# none: clients connect directly (their address is the connection's)"
+    owner = "postscreen" if _boolean(values, "postscreen") else "smtpd"
+    # "haproxy" reads version 1 and 2 headers; a connection without one is refused.
+    return f"{owner}_upstream_proxy_protocol = haproxy"
+
+
 def _in_context(values: Mapping[str, str]) -> dict[str, str]:
     return {
         "domains": ", ".join(domain_list(values["domains"])),
         **_dns_context(values),
         "tls_settings": tls_settings(values),
         "smtpd_services": smtpd_services(values),
+        "proxy_settings": proxy_settings(values),
     }
 
 

@@ -76,6 +76,8 @@ def _values(settings: MtaSettings, role: Role, domains: list[str]) -> dict[str, 
         values.update(tls_cert_file=f"{TLS_DIR}/tls.crt", tls_key_file=f"{TLS_DIR}/tls.key")
     if role is IN:
         values.update(policy_service=f"127.0.0.1:{POLICY_PORT}", smtpd_listen=str(IN_PORT))
+        if settings.in_proxy_protocol:
+            values["proxy_protocol"] = "yes"
     else:
         values.update(submission_listen=str(OUT_PORT), sasldb_path=SASLDB)
         if settings.relayhost:
@@ -199,11 +201,15 @@ def deployment(settings: MtaSettings, role: Role, config: dict) -> dict:
         mounts.append({"name": "tls", "mountPath": TLS_DIR, "readOnly": True})
     containers = []
     if role is IN:
-        volumes.append(_secret_volume("token", settings.token_secret, [("token", "token")]))
+        volumes.append(
+            _secret_volume("token", settings.token_secret, [(settings.token_key, "token")])
+        )
         containers.append(_postfix_container(settings, role, mounts))
         containers.append(_policy_container(settings))
     else:
-        volumes.append(_secret_volume("sasl", settings.sasl_secret, [("password", "password")]))
+        volumes.append(
+            _secret_volume("sasl", settings.sasl_secret, [(settings.sasl_key, "password")])
+        )
         volumes.append({"name": "sasldb", "emptyDir": {}})
         mounts += [
             {"name": "sasl", "mountPath": SASL_SECRET_DIR, "readOnly": True},
@@ -263,19 +269,20 @@ def service(settings: MtaSettings, role: Role) -> dict:
             }
         ],
     }
+    metadata: dict = {
+        "name": role.object_name,
+        "namespace": settings.namespace,
+        "labels": {**labels(role), **MANAGED_BY},
+    }
     if spec["type"] != "ClusterIP":
         # The client's own address reaches Postfix (postscreen, logs, SPF of the HELO).
         spec["externalTrafficPolicy"] = "Local"
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {
-            "name": role.object_name,
-            "namespace": settings.namespace,
-            "labels": {**labels(role), **MANAGED_BY},
-        },
-        "spec": spec,
-    }
+    if role is IN:
+        if settings.in_service_annotations:
+            metadata["annotations"] = dict(sorted(settings.in_service_annotations.items()))
+        if settings.in_source_ranges and spec["type"] == "LoadBalancer":
+            spec["loadBalancerSourceRanges"] = list(settings.in_source_ranges)
+    return {"apiVersion": "v1", "kind": "Service", "metadata": metadata, "spec": spec}
 
 
 def desired(settings: MtaSettings, domains: list[str]) -> list[dict]:

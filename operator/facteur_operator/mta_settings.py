@@ -3,9 +3,16 @@ MTA objects"), from ``FACTEUR_OPERATOR_MTA_*`` environment variables."""
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+# The image of the release this operator belongs to: the chart's registry and appVersion
+# (charts/facteur/Chart.yaml; a test keeps them equal). Never "latest": a pod restarted
+# later would run another release's Postfix configuration code.
+DEFAULT_IMAGE = "docker.io/facteur/facteur-mta:0.1.0"
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -22,6 +29,36 @@ def _flag(env: Mapping[str, str], key: str, default: bool) -> bool:
     if raw in _TRUE | _FALSE:
         return raw in _TRUE
     raise SettingError(f"{key} must be true or false, got {raw!r}")
+
+
+def _annotations(env: Mapping[str, str], key: str) -> dict[str, str]:
+    """A JSON object (what the chart passes) or ``name=value`` pairs separated by commas."""
+    raw = env.get(key, "").strip()
+    if not raw:
+        return {}
+    if raw.startswith("{"):
+        try:
+            parsed = json.loads(raw)
+        except ValueError as exc:
+            raise SettingError(f"{key} is not valid JSON: {exc}") from None
+        if not all(isinstance(v, str) for v in parsed.values()):
+            raise SettingError(f"{key}: every annotation value must be a string")
+        pairs = list(parsed.items())
+    else:
+        pairs = [tuple(p.strip() for p in item.partition("=")[::2]) for item in raw.split(",")]
+        if any(not name for name, _ in pairs):
+            raise SettingError(f"{key} must be a JSON object or name=value,..., got {raw!r}")
+    return dict(pairs)
+
+
+def _cidrs(env: Mapping[str, str], key: str) -> tuple[str, ...]:
+    ranges = tuple(r.strip() for r in env.get(key, "").split(",") if r.strip())
+    for cidr in ranges:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise SettingError(f"{key}: {cidr!r} is not an address range (CIDR)") from None
+    return ranges
 
 
 def _count(env: Mapping[str, str], key: str, default: int) -> int:
@@ -43,14 +80,20 @@ class MtaSettings:
     out_hostname: str  # MTA-out's HELO name; default: hostname
     lmtp_target: str  # the delivery service, host:port
     api_url: str  # the backend, for the policy service
-    token_secret: str  # Secret with key "token": the backend's service token
+    token_secret: str  # Secret with the backend's service token
+    token_key: str  # its key in token_secret
     in_tls_secret: str  # kubernetes.io/tls Secret for MTA-in's STARTTLS; empty: none
     out_tls_secret: str  # kubernetes.io/tls Secret for MTA-out's submission port
-    sasl_secret: str  # Secret with key "password": the backend's login to MTA-out
+    sasl_secret: str  # Secret with the backend's password for its login to MTA-out
+    sasl_key: str  # its key in sasl_secret
     relayhost: str  # empty: deliver to each domain's MX
     relay_secret: str  # Secret with key "password-map": the smarthost login (texthash)
     in_service_type: str  # LoadBalancer (the public MX) | NodePort | ClusterIP
     debounce_seconds: float  # domain changes gathered into one rendering
+    # MTA-in's public Service: cloud load balancer options, allowed client ranges
+    in_service_annotations: dict[str, str] = field(default_factory=dict)
+    in_source_ranges: tuple[str, ...] = ()
+    in_proxy_protocol: bool = False  # the balancer sends a PROXY header (postscreen reads it)
 
     @classmethod
     def from_env(
@@ -67,7 +110,7 @@ class MtaSettings:
         return cls(
             managed=_flag(env, "FACTEUR_OPERATOR_MTA_MANAGED", True),
             namespace=env.get("FACTEUR_OPERATOR_MTA_NAMESPACE", "") or "facteur",
-            image=env.get("FACTEUR_OPERATOR_MTA_IMAGE", "") or "ghcr.io/facteur/facteur-mta:latest",
+            image=env.get("FACTEUR_OPERATOR_MTA_IMAGE", "") or DEFAULT_IMAGE,
             image_pull_policy=env.get("FACTEUR_OPERATOR_MTA_IMAGE_PULL_POLICY", "")
             or "IfNotPresent",
             in_replicas=_count(env, "FACTEUR_OPERATOR_MTA_IN_REPLICAS", 2),
@@ -78,11 +121,16 @@ class MtaSettings:
             api_url=env.get("FACTEUR_OPERATOR_MTA_API_URL", "") or backend_url,
             token_secret=env.get("FACTEUR_OPERATOR_MTA_TOKEN_SECRET", "")
             or "facteur-service-token",
+            token_key=env.get("FACTEUR_OPERATOR_MTA_TOKEN_KEY", "") or "service-token",
             in_tls_secret=env.get("FACTEUR_OPERATOR_MTA_IN_TLS_SECRET", ""),
             out_tls_secret=env.get("FACTEUR_OPERATOR_MTA_OUT_TLS_SECRET", ""),
             sasl_secret=env.get("FACTEUR_OPERATOR_MTA_SASL_SECRET", "") or "facteur-relay",
+            sasl_key=env.get("FACTEUR_OPERATOR_MTA_SASL_KEY", "") or "relay-password",
             relayhost=env.get("FACTEUR_OPERATOR_MTA_RELAYHOST", ""),
             relay_secret=env.get("FACTEUR_OPERATOR_MTA_RELAY_SECRET", ""),
             in_service_type=service_type,
             debounce_seconds=float(env.get("FACTEUR_OPERATOR_MTA_DEBOUNCE_SECONDS", "") or 1.0),
+            in_service_annotations=_annotations(env, "FACTEUR_OPERATOR_MTA_IN_SERVICE_ANNOTATIONS"),
+            in_source_ranges=_cidrs(env, "FACTEUR_OPERATOR_MTA_IN_SOURCE_RANGES"),
+            in_proxy_protocol=_flag(env, "FACTEUR_OPERATOR_MTA_IN_PROXY_PROTOCOL", False),
         )

@@ -168,6 +168,9 @@ FACTEUR_MAX_RECIPIENTS = env.integer("FACTEUR_MAX_RECIPIENTS", 1000, minimum=1)
 # messages of concurrent LMTP sessions are stored together (one transaction per batch).
 # Postfix's lmtp_destination_concurrency_limit (mta/in) should stay a few times this.
 FACTEUR_DELIVERY_WORKERS = env.integer("FACTEUR_DELIVERY_WORKERS", 2, minimum=1)
+# The Celery worker's Prometheus metrics (facteur/ops/metrics.py); port 0: not served.
+FACTEUR_WORKER_METRICS_PORT = env.integer("FACTEUR_WORKER_METRICS_PORT", 0, minimum=0)
+FACTEUR_WORKER_METRICS_HOST = env.string("FACTEUR_WORKER_METRICS_HOST", "127.0.0.1")
 # Shared secret of the MTA components (policy service, operator) calling /api/internal/.
 FACTEUR_SERVICE_TOKEN = env.string("FACTEUR_SERVICE_TOKEN", "")
 # Outbound: "relay" hands mail to MTA-out (Postfix), "direct" talks to recipients' MX.

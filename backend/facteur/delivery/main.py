@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from facteur.delivery.server import DeliveryServer
 
 SMTP_HOST = "127.0.0.1"  # the SMTP face is for trying things on one machine only
+# Metrics stay on loopback unless asked: in a pod, --metrics-host is the pod's address.
 METRICS_HOST = "127.0.0.1"
 
 log = logging.getLogger("facteur.delivery")
@@ -48,7 +49,13 @@ def _parser() -> argparse.ArgumentParser:
         "--metrics-port",
         type=int,
         default=0,
-        help=f"serve Prometheus metrics on {METRICS_HOST}:PORT (default: off)",
+        help="serve Prometheus metrics on --metrics-host:PORT (default: off)",
+    )
+    parser.add_argument(
+        "--metrics-host",
+        default=METRICS_HOST,
+        metavar="ADDRESS",
+        help=f"address the metrics are served on (default {METRICS_HOST}; in a pod, its IP)",
     )
     return parser
 
@@ -79,8 +86,15 @@ def main(argv: list[str] | None = None) -> int:
         port = args.smtp_port if args.smtp_port is not None else settings.FACTEUR_SMTP_LISTENER_PORT
         listeners.append(Listener("smtp", SMTP_HOST, port))
     if args.metrics_port:
-        start_http_server(args.metrics_port, addr=METRICS_HOST)
-        log.info("metrics on http://%s:%d/metrics", METRICS_HOST, args.metrics_port)
+        try:
+            start_http_server(args.metrics_port, addr=args.metrics_host)
+        except OSError as exc:  # not an address of this machine, or the port in use
+            sys.stderr.write(
+                f"facteur-delivery: error: metrics on {args.metrics_host}:{args.metrics_port}: "
+                f"{exc}\n"
+            )
+            return 1
+        log.info("metrics on http://%s:%d/metrics", args.metrics_host, args.metrics_port)
 
     server = DeliveryServer(
         handler=DeliveryHandler(max_recipients=settings.FACTEUR_MAX_RECIPIENTS),

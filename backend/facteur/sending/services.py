@@ -36,6 +36,7 @@ from facteur.ingest.services import Outcome, ingest_message
 from facteur.mail.models import DeliveryStatus, Message, MessageRecipient
 from facteur.mail.services.threads import threads_refresh
 from facteur.search.services import search_index_messages
+from facteur.sending import metrics
 from facteur.sending.bounces import bounce_notice_deliver
 from facteur.sending.compose import compose_message
 from facteur.sending.dkim import dkim_sign
@@ -319,6 +320,9 @@ def _send(message_id: object) -> float | None:
         failed = [r for r, _, _ in results if r.delivery_status == DeliveryStatus.FAILED]
         if failed:
             bounce_notice_deliver(message=message, recipients=failed)
+    for recipient, _, sent in results:  # committed: counted once
+        route = "local" if sent == DeliveryStatus.DELIVERED else "remote"
+        metrics.ATTEMPTS.labels(route, metrics.attempt_result(recipient.delivery_status)).inc()
     return _next_run(message)
 
 

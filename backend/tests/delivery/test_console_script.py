@@ -165,3 +165,16 @@ def test_sigterm_with_a_delivery_stuck_in_the_database_exits_after_the_grace(del
     with lmtp_client(again.lmtp_port) as client:
         assert lmtp_send(client, ["alice@facteur.test"], raw)[1] == [replies.DELIVERED]
     assert Message.objects.get(mailbox=mailboxes.alice).subject == "Stuck"
+
+
+def test_metrics_on_an_address_not_of_this_machine_exit_1_naming_it(transactional_db, tmp_path):
+    # 192.0.2.1 (TEST-NET-1) is nobody's address: binding it fails before any mail is taken.
+    log = tmp_path / "delivery.log"
+    with pytest.raises(AssertionError, match=r"192\.0\.2\.1"):
+        DeliveryProcess(
+            log,
+            lmtp_port=free_port(),
+            metrics_port=free_port(),
+            args=("--metrics-host", "192.0.2.1"),
+        )
+    assert "facteur-delivery: error: metrics on 192.0.2.1:" in log.read_text()

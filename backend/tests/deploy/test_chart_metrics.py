@@ -1,8 +1,12 @@
 """Every metric the chart's alerts and Grafana dashboard use is one the components serve.
 
 The names are collected from the real endpoints: the web's /metrics view (through Django's
-test client, after a request so that its histograms have samples) and the operator's
-prometheus_client server, started as facteur_operator.handlers starts it, on loopback.
+test client, after a request so that its histograms have samples; with the database, which
+the outbound backlog is counted in), the operator's
+prometheus_client server, started as facteur_operator.handlers starts it, on loopback, and
+a real ``facteur-delivery`` process started as the chart starts it (--metrics-host on an
+address other than the default, 127.0.0.2, as the pod's address would be), and a real
+prefork ``celery worker`` serving its pool's samples.
 The exposition's TYPE lines give each family's type, hence its sample names (a counter's
 _total, a histogram's _bucket/_sum/_count), with or without samples yet.
 """
@@ -19,8 +23,11 @@ from prometheus_client import start_http_server
 from prometheus_client.parser import text_string_to_metric_families
 
 import facteur_operator.metrics  # noqa: F401  (registers the operator's metrics)
+from tests.delivery.process import DeliveryProcess
 from tests.deploy.chart import SCENARIOS, render
 from tests.deploy.paths import ROOT
+from tests.net import free_port
+from tests.sending.worker_process import celery_worker
 
 SUFFIXES = {
     "counter": ("_total", "_created"),
@@ -40,8 +47,8 @@ def sample_names(exposition: str) -> set[str]:
     return names
 
 
-@pytest.fixture(scope="module")
-def web_names() -> set[str]:
+@pytest.fixture
+def web_names(db) -> set[str]:  # db: the outbound backlog is counted in the database
     client = Client()
     client.get("/healthz")
     response = client.get("/metrics")
@@ -61,6 +68,37 @@ def operator_names() -> set[str]:
 
 
 @pytest.fixture(scope="module")
+def delivery_names(tmp_path_factory) -> set[str]:
+    port = free_port()
+    log = tmp_path_factory.mktemp("delivery") / "delivery.log"
+    process = DeliveryProcess(
+        log, lmtp_port=free_port(), metrics_port=port, args=("--metrics-host", "127.0.0.2")
+    )
+    try:
+        body = requests.get(f"http://127.0.0.2:{port}/metrics", timeout=5).text
+    finally:
+        process.stop()
+    return sample_names(body)
+
+
+@pytest.fixture(scope="module")
+def worker_names(tmp_path_factory) -> set[str]:
+    with celery_worker(tmp_path_factory.mktemp("worker")) as worker:
+        return sample_names(worker.metrics() or "")
+
+
+@pytest.fixture
+def served(web_names, operator_names, delivery_names, worker_names) -> dict[str, set[str]]:
+    """The names each alert group may use: its component's."""
+    return {
+        "facteur-web": web_names,
+        "facteur-operator": operator_names,
+        "facteur-delivery": delivery_names,
+        "facteur-worker": worker_names,
+    }
+
+
+@pytest.fixture(scope="module")
 def monitoring():
     rendered = render(SCENARIOS["production"])
     (rule,) = rendered.kind("PrometheusRule")
@@ -70,11 +108,11 @@ def monitoring():
     return rule, json.loads(dashboard["data"]["facteur.json"])
 
 
-def test_alerts_use_served_metrics(monitoring, web_names, operator_names) -> None:
+@pytest.mark.slow  # starts facteur-delivery and a celery worker
+def test_alerts_use_served_metrics(monitoring, served) -> None:
     rule, _ = monitoring
     groups = {group["name"]: group["rules"] for group in rule["spec"]["groups"]}
-    assert set(groups) == {"facteur-web", "facteur-operator"}
-    served = {"facteur-web": web_names, "facteur-operator": operator_names}
+    assert set(groups) == set(served)
     for name, rules in groups.items():
         for alert in rules:
             used = set(METRIC.findall(alert["expr"]))
@@ -82,11 +120,16 @@ def test_alerts_use_served_metrics(monitoring, web_names, operator_names) -> Non
             assert used <= served[name], f"{alert['alert']}: {used - served[name]}"
 
 
-def test_dashboard_uses_served_metrics(monitoring, web_names, operator_names) -> None:
+@pytest.mark.slow  # starts facteur-delivery and a celery worker
+def test_dashboard_uses_served_metrics(monitoring, served) -> None:
     _, dashboard = monitoring
     exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
     used = {name for expr in exprs for name in METRIC.findall(expr)}
-    assert used and used <= web_names | operator_names, used - (web_names | operator_names)
+    every = set().union(*served.values())
+    assert used and used <= every, used - every
+    # Each component has its panels.
+    for names in served.values():
+        assert used & names
 
 
 def test_every_alert_has_a_runbook(monitoring) -> None:

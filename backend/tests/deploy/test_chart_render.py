@@ -227,12 +227,52 @@ def test_ingress_routes_the_webmail_and_the_api() -> None:
 def test_network_policies_guard_the_delivery_service() -> None:
     rendered = render(SCENARIOS["production"])
     policy = rendered.named("NetworkPolicy", "mail-facteur-delivery")
-    (rule,) = policy["spec"]["ingress"]
+    (rule, metrics) = policy["spec"]["ingress"]
     (source,) = rule["from"]
     # the labels of the operator's MTA pods (facteur_operator/mta_objects.py)
     assert source["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "facteur-mta"}}
     assert rule["ports"] == [{"port": 2424, "protocol": "TCP"}]
-    assert rendered.named("NetworkPolicy", "mail-facteur-worker")["spec"]["ingress"] == []
+    # Prometheus, on the metrics port only.
+    (source,) = metrics["from"]
+    assert "namespaceSelector" in source
+    assert metrics["ports"] == [{"port": 9102, "protocol": "TCP"}]
+    assert rendered.named("NetworkPolicy", "mail-facteur-beat")["spec"]["ingress"] == []
+
+
+def test_delivery_metrics_on_the_pods_address_scraped_by_a_pod_monitor() -> None:
+    rendered = render(SCENARIOS["production"])
+    delivery = rendered.named("Deployment", "mail-facteur-delivery")
+    (container,) = delivery["spec"]["template"]["spec"]["containers"]
+    assert "--metrics-port=9102" in container["command"]
+    # $(POD_IP) is expanded by the kubelet from the container's own env.
+    assert "--metrics-host=$(POD_IP)" in container["command"]
+    assert "POD_IP" in {e["name"] for e in container["env"]}
+    assert {"name": "metrics", "containerPort": 9102, "protocol": "TCP"} in container["ports"]
+    monitor = rendered.named("PodMonitor", "mail-facteur-delivery")
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= (
+        delivery["spec"]["template"]["metadata"]["labels"].items()
+    )
+    assert [e["port"] for e in monitor["spec"]["podMetricsEndpoints"]] == ["metrics"]
+
+
+def test_worker_metrics_from_every_pool_process_on_the_pods_address() -> None:
+    rendered = render(SCENARIOS["production"])
+    worker = rendered.named("Deployment", "mail-facteur-worker")
+    pod = worker["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["FACTEUR_WORKER_METRICS_PORT"] == "9103"
+    assert env["FACTEUR_WORKER_METRICS_HOST"] == "$(POD_IP)" and "POD_IP" in env
+    # The multiprocess directory is writable although the root filesystem is not.
+    assert env["PROMETHEUS_MULTIPROC_DIR"] == "/run/prometheus"
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert "emptyDir" in volumes[mounts["/run/prometheus"]]
+    assert {"name": "metrics", "containerPort": 9103, "protocol": "TCP"} in container["ports"]
+    monitor = rendered.named("PodMonitor", "mail-facteur-worker")
+    assert [e["port"] for e in monitor["spec"]["podMetricsEndpoints"]] == ["metrics"]
+    (rule,) = rendered.named("NetworkPolicy", "mail-facteur-worker")["spec"]["ingress"]
+    assert rule["ports"] == [{"port": 9103, "protocol": "TCP"}]
 
 
 def test_crds_are_the_repository_crds_kept_on_uninstall() -> None:
@@ -305,7 +345,8 @@ def test_operator_rbac_is_the_tested_rbac() -> None:
 
 def test_operator_rbac_narrowed_to_watched_namespaces() -> None:
     rendered = render(SCENARIOS["production"])
-    bindings = rendered.kind("RoleBinding")
+    # The MTA objects' Role stays in the release's namespace (the test above).
+    bindings = [b for b in rendered.kind("RoleBinding") if b["roleRef"]["kind"] == "ClusterRole"]
     assert {b["metadata"]["namespace"] for b in bindings} == {"mail-tenants", "mail-internal"}
     crd_role = rendered.named("ClusterRole", "mail-facteur-operator-crds")
     namespaced = rendered.named("ClusterRole", "mail-facteur-operator")
@@ -346,6 +387,8 @@ def test_switches_off_leave_valid_manifests() -> None:
         "web.autoscaling.enabled=false",
         "web.replicas=3",
         "delivery.podDisruptionBudget.enabled=false",
+        "delivery.metricsPort=0",
+        "worker.metricsPort=0",
         "secrets.secretEnv[0].name=FACTEUR_RELAY_USERNAME",
         "secrets.secretEnv[0].secretName=relay-login",
         "secrets.secretEnv[0].key=username",
@@ -357,6 +400,15 @@ def test_switches_off_leave_valid_manifests() -> None:
     assert not [doc for doc in documents if "operator" in doc["metadata"]["name"]]
     (rule,) = [doc for doc in documents if doc["kind"] == "PrometheusRule"]
     assert [group["name"] for group in rule["spec"]["groups"]] == ["facteur-web"]
+    (delivery,) = [d for d in documents if d["metadata"]["name"] == "mail-facteur-delivery"
+                   and d["kind"] == "Deployment"]  # fmt: skip
+    container = delivery["spec"]["template"]["spec"]["containers"][0]
+    assert not [a for a in container["command"] if a.startswith("--metrics")]
+    assert [p["name"] for p in container["ports"]] == ["lmtp"]
+    (worker,) = [d for d in documents if d["metadata"]["name"] == "mail-facteur-worker"
+                 and d["kind"] == "Deployment"]  # fmt: skip
+    container = worker["spec"]["template"]["spec"]["containers"][0]
+    assert "ports" not in container and "FACTEUR_WORKER_METRICS_PORT" not in str(container)
     (web,) = [
         d
         for d in documents
@@ -377,8 +429,11 @@ def test_switches_off_leave_valid_manifests() -> None:
 
 
 def names_read(*sources: Path) -> set[str]:
-    """Environment variables the code reads: env.<parser>("NAME" and env.get("NAME"."""
-    pattern = re.compile(r'(?:env\.\w+|environ\.get|env\.get)\(\s*"([A-Z][A-Z0-9_]+)"')
+    """Environment variables the code reads: env.<parser>("NAME", env.get("NAME" and the
+    operator's parsers, _<parser>(env, "NAME"."""
+    pattern = re.compile(
+        r'(?:env\.\w+\(|environ\.get\(|env\.get\(|\b_\w+\(env,)\s*"([A-Z][A-Z0-9_]+)"'
+    )
     return {name for source in sources for name in pattern.findall(source.read_text())}
 
 
@@ -387,31 +442,6 @@ BACKEND_READS = names_read(ROOT / "backend" / "facteur" / "config" / "settings.p
     "PROMETHEUS_MULTIPROC_DIR",  # facteur/ops/metrics.py
 }
 OPERATOR_READS = names_read(*(ROOT / "operator" / "facteur_operator").glob("*.py"))
-# Handed to the operator for the MTA Deployments it is being taught to create
-# (docs/operations.md#the-mtas); not read yet.
-# The MTA settings of the operator branch being written (facteur_operator/mta_settings.py,
-# not merged yet), then those it does not have yet (the Secrets' keys, the Service's extras).
-OPERATOR_PENDING = {
-    "FACTEUR_OPERATOR_MTA_MANAGED",
-    "FACTEUR_OPERATOR_MTA_NAMESPACE",
-    "FACTEUR_OPERATOR_MTA_IMAGE",
-    "FACTEUR_OPERATOR_MTA_IMAGE_PULL_POLICY",
-    "FACTEUR_OPERATOR_MTA_IN_REPLICAS",
-    "FACTEUR_OPERATOR_MTA_OUT_REPLICAS",
-    "FACTEUR_OPERATOR_MTA_HOSTNAME",
-    "FACTEUR_OPERATOR_MTA_IN_TLS_SECRET",
-    "FACTEUR_OPERATOR_MTA_OUT_TLS_SECRET",
-    "FACTEUR_OPERATOR_MTA_LMTP_TARGET",
-    "FACTEUR_OPERATOR_MTA_TOKEN_SECRET",
-    "FACTEUR_OPERATOR_MTA_SASL_SECRET",
-    "FACTEUR_OPERATOR_MTA_IN_SERVICE_TYPE",
-} | {
-    "FACTEUR_OPERATOR_MTA_TOKEN_KEY",
-    "FACTEUR_OPERATOR_MTA_SASL_KEY",
-    "FACTEUR_OPERATOR_MTA_IN_SERVICE_ANNOTATIONS",
-    "FACTEUR_OPERATOR_MTA_IN_SOURCE_RANGES",
-    "FACTEUR_OPERATOR_MTA_IN_PROXY_PROTOCOL",
-}
 
 
 def test_every_variable_the_chart_sets_is_read() -> None:
@@ -427,7 +457,38 @@ def test_every_variable_the_chart_sets_is_read() -> None:
     operator = rendered.named("Deployment", "mail-facteur-operator")
     extra = set(yaml.safe_load(SCENARIOS["production"].read_text())["operator"]["env"])
     names = {env["name"] for env in operator["spec"]["template"]["spec"]["containers"][0]["env"]}
-    assert names - extra - OPERATOR_PENDING <= OPERATOR_READS, names - OPERATOR_READS
+    assert names - extra <= OPERATOR_READS, names - OPERATOR_READS
+
+
+def test_the_operator_reads_the_charts_mta_settings_as_meant() -> None:
+    """Same names, same formats: the operator turns the chart's values into its MTA objects."""
+    from facteur_operator import mta_objects
+    from facteur_operator.mta_settings import MtaSettings
+
+    operator = render(SCENARIOS["production"]).named("Deployment", "mail-facteur-operator")
+    containers = operator["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e["value"] for e in containers[0]["env"] if "value" in e}
+    settings = MtaSettings.from_env(env)
+    assert (settings.token_secret, settings.token_key) == ("facteur-core", "service-token")
+    assert (settings.sasl_secret, settings.sasl_key) == ("facteur-relay", "password")
+    service = mta_objects.service(settings, mta_objects.IN)
+    annotation = "service.beta.kubernetes.io/aws-load-balancer-proxy-protocol"
+    assert service["metadata"]["annotations"] == {annotation: "*"}
+    assert service["spec"]["loadBalancerSourceRanges"] == ["0.0.0.0/0"]
+    (mta_in, *_) = mta_objects.desired(settings, ["example.org"])
+    assert "postscreen_upstream_proxy_protocol = haproxy" in mta_in["data"]["main.cf"]
+
+
+def test_the_operators_default_mta_image_is_the_charts() -> None:
+    """Run without the chart, the operator starts the MTA of its own release."""
+    from facteur_operator.mta_settings import DEFAULT_IMAGE
+
+    operator = render(SCENARIOS["minimal"]).named("Deployment", "mail-facteur-operator")
+    env = {
+        e["name"]: e.get("value")
+        for e in operator["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert env["FACTEUR_OPERATOR_MTA_IMAGE"] == DEFAULT_IMAGE
 
 
 def test_packaged_chart_carries_the_linked_files(tmp_path: Path) -> None:

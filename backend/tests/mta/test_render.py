@@ -21,6 +21,9 @@ REQUIRED = {
 }
 
 
+POSTCONF = shutil.which("postconf", path="/usr/sbin:/usr/bin") or "postconf"
+
+
 def rendered(**values: str) -> dict[str, str]:
     return render.render_in(render.collect({**REQUIRED, **values}, environ={}))
 
@@ -85,6 +88,17 @@ def test_postscreen_on_the_public_port_by_default() -> None:
             assert line.split()[4] == "n", line
 
 
+def test_proxy_protocol_is_read_by_whoever_owns_the_public_port() -> None:
+    assert "upstream_proxy_protocol" not in rendered()["main.cf"]
+    main = cf(rendered(proxy_protocol="yes")["main.cf"])
+    assert main["postscreen_upstream_proxy_protocol"] == "haproxy"
+    # smtpd behind postscreen's "pass" has the client's address from postscreen already.
+    assert "smtpd_upstream_proxy_protocol" not in main
+    main = cf(rendered(proxy_protocol="yes", postscreen="no")["main.cf"])
+    assert main["smtpd_upstream_proxy_protocol"] == "haproxy"
+    assert "postscreen_upstream_proxy_protocol" not in main
+
+
 def test_values_from_environment() -> None:
     environ = {f"FACTEUR_MTA_{k.upper()}": v for k, v in REQUIRED.items()}
     environ["FACTEUR_MTA_RECIPIENT_LIMIT"] = "25"
@@ -110,6 +124,7 @@ def test_missing_required_value_is_named(key: str) -> None:
         ({"myhostname": "mx\nrelayhost = evil"}, "one line"),
         ({"tls_cert_file": "/tls/tls.crt"}, "tls_key_file"),
         ({"postscreen": "maybe"}, "postscreen"),
+        ({"proxy_protocol": "haproxy"}, "proxy_protocol"),
     ],
 )
 def test_bad_values_are_refused(values: dict[str, str], message: str) -> None:
@@ -143,7 +158,15 @@ def test_cli_writes_both_files(tmp_path: Path) -> None:
 @pytest.mark.skipif(
     not postfix_instance.postfix_available(), reason="needs Postfix (scripts/peers)"
 )
-@pytest.mark.parametrize("extra", [{}, {"postscreen": "no"}])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"postscreen": "no"},
+        {"proxy_protocol": "yes"},
+        {"proxy_protocol": "yes", "postscreen": "no"},
+    ],
+)
 def test_postfix_accepts_the_rendered_config(extra: dict[str, str]) -> None:
     root = postfix_instance.make_root()
     try:
@@ -154,6 +177,14 @@ def test_postfix_accepts_the_rendered_config(extra: dict[str, str]) -> None:
         log = (root / "maillog").read_text() if (root / "maillog").exists() else ""
         assert result.returncode == 0, result.stdout + result.stderr + log
         assert "warning" not in result.stdout + result.stderr
+        # postconf knows every parameter set (an unknown one: "unused parameter" warning).
+        effective = subprocess.run(
+            [POSTCONF, "-c", str(root / "etc"), "-n"], capture_output=True, text=True, check=True
+        )
+        assert "warning" not in effective.stderr, effective.stderr
+        if extra.get("proxy_protocol") == "yes":
+            owner = "smtpd" if extra.get("postscreen") == "no" else "postscreen"
+            assert f"{owner}_upstream_proxy_protocol = haproxy" in effective.stdout.splitlines()
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -129,9 +129,90 @@ def test_settings_reach_their_objects() -> None:
     assert objects[("Service", "facteur-mta-out")]["spec"]["ports"][0]["port"] == 587
 
 
+def secret_items(deployment: dict, volume: str) -> list[dict]:
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    return volumes[volume]["secret"]["items"]
+
+
+def test_the_secrets_keys_are_the_charts_by_default_and_settable() -> None:
+    objects = by_kind(mta_objects.desired(settings(), ["example.org"]))
+    assert secret_items(objects[("Deployment", "facteur-mta-in")], "token") == [
+        {"key": "service-token", "path": "token"}
+    ]
+    assert secret_items(objects[("Deployment", "facteur-mta-out")], "sasl") == [
+        {"key": "relay-password", "path": "password"}
+    ]
+    custom = settings(
+        FACTEUR_OPERATOR_MTA_TOKEN_KEY="tok", FACTEUR_OPERATOR_MTA_SASL_KEY="relay-pass"
+    )
+    objects = by_kind(mta_objects.desired(custom, ["example.org"]))
+    mta_in = objects[("Deployment", "facteur-mta-in")]
+    assert secret_items(mta_in, "token") == [{"key": "tok", "path": "token"}]
+    # The mounted file keeps its name: the commands reading it do not change.
+    policy = mta_in["spec"]["template"]["spec"]["containers"][1]
+    assert {"name": "FACTEUR_SERVICE_TOKEN_FILE", "value": "/etc/facteur/token/token"} in policy[
+        "env"
+    ]
+    mta_out = objects[("Deployment", "facteur-mta-out")]
+    assert secret_items(mta_out, "sasl") == [{"key": "relay-pass", "path": "password"}]
+    start = mta_out["spec"]["template"]["spec"]["containers"][0]["command"][-1]
+    assert "--password-file /etc/facteur/sasl/password" in start
+
+
+def test_the_public_service_takes_annotations_and_source_ranges() -> None:
+    plain = by_kind(mta_objects.desired(settings(), ["example.org"]))
+    assert "annotations" not in plain[("Service", "facteur-mta-in")]["metadata"]
+    assert "loadBalancerSourceRanges" not in plain[("Service", "facteur-mta-in")]["spec"]
+    nlb = {"service.beta.kubernetes.io/aws-load-balancer-type": "external"}
+    for raw in (
+        '{"service.beta.kubernetes.io/aws-load-balancer-type": "external"}',
+        "service.beta.kubernetes.io/aws-load-balancer-type=external",
+    ):
+        custom = settings(
+            FACTEUR_OPERATOR_MTA_IN_SERVICE_ANNOTATIONS=raw,
+            FACTEUR_OPERATOR_MTA_IN_SOURCE_RANGES="192.0.2.0/24, 2001:db8::/32",
+        )
+        objects = by_kind(mta_objects.desired(custom, ["example.org"]))
+        service = objects[("Service", "facteur-mta-in")]
+        assert service["metadata"]["annotations"] == nlb
+        assert service["spec"]["loadBalancerSourceRanges"] == ["192.0.2.0/24", "2001:db8::/32"]
+        # MTA-out's Service is cluster-internal: none of the public options.
+        out = objects[("Service", "facteur-mta-out")]
+        assert "annotations" not in out["metadata"]
+        assert "loadBalancerSourceRanges" not in out["spec"]
+    # Source ranges mean something to a LoadBalancer only; the apiserver refuses them else.
+    node_port = settings(
+        FACTEUR_OPERATOR_MTA_IN_SERVICE_TYPE="NodePort",
+        FACTEUR_OPERATOR_MTA_IN_SOURCE_RANGES="192.0.2.0/24",
+    )
+    assert "loadBalancerSourceRanges" not in mta_objects.service(node_port, mta_objects.IN)["spec"]
+
+
+def test_proxy_protocol_reaches_mta_in_main_cf() -> None:
+    def main_cf(**env: str) -> str:
+        objects = by_kind(mta_objects.desired(settings(**env), ["example.org"]))
+        return objects[("ConfigMap", "facteur-mta-in")]["data"]["main.cf"]
+
+    assert "upstream_proxy_protocol" not in main_cf()
+    with_proxy = main_cf(FACTEUR_OPERATOR_MTA_IN_PROXY_PROTOCOL="true")
+    assert "postscreen_upstream_proxy_protocol = haproxy" in with_proxy.splitlines()
+    # Turning it on changes the ConfigMap, so the checksum rolls the pods.
+    assert with_proxy != main_cf()
+
+
+def test_the_default_image_names_a_version() -> None:
+    image = MtaSettings.from_env({}).image
+    assert image.rsplit(":", 1)[1] not in ("", "latest"), image
+
+
 @pytest.mark.parametrize(
     ("env", "named"),
     [
+        ({"FACTEUR_OPERATOR_MTA_IN_SERVICE_ANNOTATIONS": "{not json"}, "ANNOTATIONS"),
+        ({"FACTEUR_OPERATOR_MTA_IN_SERVICE_ANNOTATIONS": '{"a": 1}'}, "ANNOTATIONS"),
+        ({"FACTEUR_OPERATOR_MTA_IN_SERVICE_ANNOTATIONS": "=x"}, "ANNOTATIONS"),
+        ({"FACTEUR_OPERATOR_MTA_IN_SOURCE_RANGES": "10.0.0.0/8,everywhere"}, "SOURCE_RANGES"),
+        ({"FACTEUR_OPERATOR_MTA_IN_PROXY_PROTOCOL": "haproxy"}, "PROXY_PROTOCOL"),
         ({"FACTEUR_OPERATOR_MTA_MANAGED": "maybe"}, "FACTEUR_OPERATOR_MTA_MANAGED"),
         ({"FACTEUR_OPERATOR_MTA_IN_REPLICAS": "two"}, "FACTEUR_OPERATOR_MTA_IN_REPLICAS"),
         ({"FACTEUR_OPERATOR_MTA_IN_SERVICE_TYPE": "Ingress"}, "SERVICE_TYPE"),

@@ -1,5 +1,6 @@
 {{/* A backend container other than the web's: (dict "root" $ "name" "worker"
-     "values" .Values.worker "command" (list ...) "probe" (dict ...)) — the same image,
+     "values" .Values.worker "command" (list ...) "probe" (dict ...); optional "ports", "env",
+     "mounts") — the same image,
      configuration, secrets and security settings, its own command and probes. */}}
 {{- define "facteur.backendContainer" -}}
 - name: {{ .name }}
@@ -16,6 +17,7 @@
         name: {{ include "facteur.componentName" (dict "root" .root "component" "config") }}
   env:
     {{- include "facteur.backendEnv" .root | nindent 4 }}
+    {{- with .env }}{{ toYaml . | nindent 4 }}{{ end }}
   {{- with .probe }}
   startupProbe:
     {{- toYaml .handler | nindent 4 }}
@@ -39,4 +41,5 @@
     {{- include "facteur.containerSecurityContext" .root | nindent 4 }}
   volumeMounts:
     {{- include "facteur.backendVolumeMounts" .root | nindent 4 }}
+    {{- with .mounts }}{{ toYaml . | nindent 4 }}{{ end }}
 {{- end -}}
