@@ -261,7 +261,7 @@ TRANSLATIONS = [
             "bool": {
                 "must": [
                     {"match": {"attachments": {"query": "fact*re", "operator": "and"}}},
-                    {"wildcard": {"filenames": {"value": "*fact\\*re*"}}},
+                    {"wildcard": {"filenames": {"value": "*fact\\*re*", "case_insensitive": True}}},
                 ]
             }
         },

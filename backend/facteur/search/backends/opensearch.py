@@ -225,7 +225,11 @@ class _Compiler:
                 "bool": {
                     "must": [
                         {"match": {"attachments": {"query": node.text, "operator": "and"}}},
-                        {"wildcard": {"filenames": {"value": f"*{pattern}*"}}},
+                        {
+                            "wildcard": {
+                                "filenames": {"value": f"*{pattern}*", "case_insensitive": True}
+                            }
+                        },
                     ]
                 }
             }
