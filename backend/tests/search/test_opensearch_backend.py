@@ -4,6 +4,11 @@ test_opensearch_server.py runs against a real one when OPENSEARCH_URL is set).""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from facteur.config.celery import app as celery_app
@@ -475,3 +480,45 @@ def test_reindex_without_opensearch_is_refused(db, capsys):
 
     assert run_noun("search", ["reindex"]) == 2
     assert "nothing to rebuild" in capsys.readouterr().err
+
+
+# -- settings ------------------------------------------------------------------------
+
+
+def _settings(**environ) -> subprocess.CompletedProcess:
+    """Load the settings in a fresh interpreter with ``environ`` (they are read at start)."""
+    base = {
+        "PATH": os.environ["PATH"],
+        "FACTEUR_SECRET_KEY": "x" * 50,
+        "DATABASE_URL": "postgresql://facteur@127.0.0.1:1/facteur",
+        "REDIS_URL": "redis://127.0.0.1:1/0",
+        "FACTEUR_SEARCH_BACKEND": "opensearch",
+    }
+    code = (
+        "from facteur.config import settings as s; print(s.FACTEUR_OPENSEARCH_URL,"
+        " s.FACTEUR_OPENSEARCH_USERNAME, s.FACTEUR_OPENSEARCH_PASSWORD)"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env={**base, **environ},
+        cwd=Path(__file__).parents[2],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_the_backend_needs_its_url_and_reads_credentials_from_files(tmp_path):
+    missing = _settings()
+    assert missing.returncode != 0
+    assert "FACTEUR_SEARCH_BACKEND=opensearch needs FACTEUR_OPENSEARCH_URL" in missing.stderr
+    password = tmp_path / "password"
+    password.write_text("s3cret\n")
+    loaded = _settings(
+        FACTEUR_OPENSEARCH_URL="https://search.example:9200",
+        FACTEUR_OPENSEARCH_USERNAME="facteur",
+        FACTEUR_OPENSEARCH_PASSWORD_FILE=str(password),
+    )
+    assert loaded.stdout.split() == ["https://search.example:9200", "facteur", "s3cret"], (
+        loaded.stderr
+    )
