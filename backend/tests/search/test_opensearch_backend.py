@@ -13,8 +13,9 @@ import pytest
 
 from facteur.config.celery import app as celery_app
 from facteur.domains.models import MailboxAccess
-from facteur.domains.services import domain_create, mailbox_create
+from facteur.domains.services import access_grant, domain_create, mailbox_create
 from facteur.mail.models import Message
+from facteur.mail.services.drafts import DraftFields, draft_create, draft_delete
 from facteur.mail.services.flags import messages_delete, messages_set_flag
 from facteur.mail.services.labels import label_add_threads, label_create
 from facteur.mail.services.sharing import thread_share
@@ -23,6 +24,7 @@ from facteur.search.backends import backend
 from facteur.search.backends.base import SearchTimeout, Segment
 from facteur.search.opensearch_index import BulkError
 from facteur.search.selectors import threads_search
+from facteur.users.services import user_create
 from tests.search.conftest import deliver
 from tests.search.opensearch_fake import FakeOpenSearch
 from tests.search.test_postgres_backend import CASES
@@ -152,6 +154,28 @@ def test_flags_read_state_labels_and_deletes_are_propagated(
     committed(capture, lambda: messages_delete(message_ids=[other]))
     assert _last_document(fake) == [{"delete": {"_id": other}}]
     assert list(fake.indices[f"{ALIAS}-1"]) == [mid]
+
+
+def test_sharing_and_draft_deletion_are_propagated(
+    fake, owner, box, domain_other, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    other = mailbox_create(domain=domain_other, local_part="z", display_name="Z")
+    reader = user_create(email="reader@people.test", full_name="Reader")
+    access_grant(mailbox=box, user=reader, role="viewer")
+    message = committed(capture, lambda: deliver(other.address, subject="À partager"))
+    committed(capture, lambda: thread_share(
+        thread=message.thread, mailbox=box, role="viewer", by_user_id=owner.pk))  # fmt: skip
+    # The thread's messages are written again: now unread for the new mailbox's members.
+    assert _last_document(fake)[0] == {"index": {"_id": str(message.pk)}}
+    assert str(reader.pk) in _last_document(fake)[1]["unread_by"]
+
+    fields = DraftFields(subject="Brouillon", text_body="texte", to=[])
+    draft = committed(capture, lambda: draft_create(mailbox=box, fields=fields))
+    assert _last_document(fake)[1]["is_draft"] is True
+    draft_id = str(draft.pk)
+    committed(capture, lambda: draft_delete(draft=draft))
+    assert _last_document(fake) == [{"delete": {"_id": draft_id}}]
 
 
 def test_a_refused_bulk_write_raises_for_a_retry(fake, box):
