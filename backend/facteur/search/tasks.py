@@ -17,10 +17,7 @@ RETRIES = 5
 )
 def search_write_messages(message_ids: list[str]) -> int:
     """Index these messages as they are now (deleting the documents of deleted ones)."""
-    written = 0
-    for at in range(0, len(message_ids), opensearch_index.BATCH):
-        written += opensearch_index.bulk_write(message_ids[at : at + opensearch_index.BATCH])
-    return written
+    return _write(message_ids)
 
 
 @shared_task(
@@ -31,4 +28,11 @@ def search_write_messages(message_ids: list[str]) -> int:
 )
 def search_write_threads(thread_ids: list[str]) -> int:
     """Index every message of these threads (their labels changed)."""
-    return search_write_messages(opensearch_index.thread_message_ids(thread_ids))
+    return _write(opensearch_index.thread_message_ids(thread_ids))
+
+
+def _write(message_ids: list[str]) -> int:
+    written = 0
+    for at in range(0, len(message_ids), opensearch_index.BATCH):
+        written += opensearch_index.bulk_write(message_ids[at : at + opensearch_index.BATCH])
+    return written

@@ -166,6 +166,7 @@ def request_body(
         "size": limit,
         "_source": False,
         "fields": ["thread_id"],
+        "track_scores": True,  # sorted by score then date: keep the score in each hit
         "track_total_hits": False,
         "timeout": f"{settings.FACTEUR_SEARCH_TIMEOUT_MS}ms",
         "highlight": {
