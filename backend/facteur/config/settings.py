@@ -331,5 +331,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.string("FACTEUR_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # opensearch-py logs each request, and its "trace" logger whole bodies: mail text.
+        "opensearch": {"level": "WARNING"},
+        "opensearchpy.trace": {"level": "CRITICAL"},
+    },
 }

@@ -4,6 +4,7 @@ test_opensearch_server.py runs against a real one when OPENSEARCH_URL is set).""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -154,6 +155,14 @@ def test_flags_read_state_labels_and_deletes_are_propagated(
     committed(capture, lambda: messages_delete(message_ids=[other]))
     assert _last_document(fake) == [{"delete": {"_id": other}}]
     assert list(fake.indices[f"{ALIAS}-1"]) == [mid]
+
+
+def test_mail_text_never_reaches_the_logs(fake, box, caplog):
+    message = deliver(box.address, subject="Confidentiel", body="Le code est 4711.")
+    with caplog.at_level(logging.DEBUG):
+        opensearch_index.bulk_write([message.pk])
+    assert fake.calls("POST", "/_bulk")
+    assert "4711" not in caplog.text and "Confidentiel" not in caplog.text
 
 
 def test_sharing_and_draft_deletion_are_propagated(
