@@ -20,6 +20,7 @@ NOUNS = {
     "access": "facteur_access",
     "demo": "facteur_demo",
     "dns": "facteur_dns",
+    "search": "facteur_search",
 }
 
 USAGE = """\
@@ -35,6 +36,7 @@ usage: facteur-admin NOUN ACTION [arguments] [--json]
   demo     seed [--credentials-file PATH]
   dns      DOMAIN [--mx HOST] [--spf-include DOMAIN] [--dmarc-policy POLICY]
            (the MX, SPF, DKIM and DMARC records to publish)
+  search   reindex (OpenSearch: rebuild the index, then swap the alias to it)
 
 Roles: viewer, editor, sender, admin (each includes the ones before it).
 `facteur-admin NOUN --help` and `facteur-admin NOUN ACTION --help` say more.

@@ -204,8 +204,22 @@ FACTEUR_DKIM_SELECTOR = env.string("FACTEUR_DKIM_SELECTOR", "facteur")
 
 # --- Search (docs/search.md) ----------------------------------------------
 # The backend, and the time one search may take before the API answers 503.
-FACTEUR_SEARCH_BACKEND = env.choice("FACTEUR_SEARCH_BACKEND", "postgres", ("postgres",))
+FACTEUR_SEARCH_BACKEND = env.choice(
+    "FACTEUR_SEARCH_BACKEND", "postgres", ("postgres", "opensearch")
+)
 FACTEUR_SEARCH_TIMEOUT_MS = env.integer("FACTEUR_SEARCH_TIMEOUT_MS", 3000, minimum=100)
+# The OpenSearch backend: its URL (https://host:9200), the prefix of its index and alias
+# names (several installations may share a cluster), credentials and the CA that signs
+# the cluster's certificate (empty: the system CAs).
+FACTEUR_OPENSEARCH_URL = env.string("FACTEUR_OPENSEARCH_URL", "")
+if FACTEUR_SEARCH_BACKEND == "opensearch" and not FACTEUR_OPENSEARCH_URL:
+    raise env.ImproperlyConfiguredEnv(
+        "FACTEUR_SEARCH_BACKEND=opensearch needs FACTEUR_OPENSEARCH_URL"
+    )
+FACTEUR_OPENSEARCH_INDEX_PREFIX = env.string("FACTEUR_OPENSEARCH_INDEX_PREFIX", "facteur")
+FACTEUR_OPENSEARCH_USERNAME = env.string("FACTEUR_OPENSEARCH_USERNAME", "")
+FACTEUR_OPENSEARCH_PASSWORD = env.string("FACTEUR_OPENSEARCH_PASSWORD", "")
+FACTEUR_OPENSEARCH_CA_FILE = env.string("FACTEUR_OPENSEARCH_CA_FILE", "")
 
 # --- Authentication ---------------------------------------------------------
 PASSWORD_HASHERS = [
@@ -320,5 +334,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.string("FACTEUR_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # opensearch-py logs each request, and its "trace" logger whole bodies: mail text.
+        "opensearch": {"level": "WARNING"},
+        "opensearchpy.trace": {"level": "CRITICAL"},
+    },
 }

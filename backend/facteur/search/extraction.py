@@ -29,18 +29,18 @@ BODY_LIMIT = 100_000  # characters: enough for any letter, bounded for a pasted 
 SEPARATORS = "@.-_+"  # cut addresses and file names into words at these
 
 # PostgreSQL expression: an address or file name, then the same with separators as spaces.
-_CUT = "concat_ws(' ', {0}, translate({0}, '@.-_+', '     '))"
+CUT = "concat_ws(' ', {0}, translate({0}, '@.-_+', '     '))"
 
 SOURCE_SQL = f"""
 SELECT m.id AS message_id, m.mailbox_id, m.received_at,
     translate(m.subject, '<>', '  ') AS subject,
-    concat_ws(' ', m.sender_name, {_CUT.format("m.sender_email")},
-        (SELECT string_agg(concat_ws(' ', r.name, {_CUT.format("r.email")}), ' ')
+    concat_ws(' ', m.sender_name, {CUT.format("m.sender_email")},
+        (SELECT string_agg(concat_ws(' ', r.name, {CUT.format("r.email")}), ' ')
          FROM mail_messagerecipient r WHERE r.message_id = m.id)) AS participants,
     translate(left(CASE WHEN m.text_body <> '' THEN m.text_body
          ELSE regexp_replace(left(m.html_body, {BODY_LIMIT * 4}), '<[^>]*>', ' ', 'g')
          END, {BODY_LIMIT}), '<>', '  ') AS body,
-    coalesce((SELECT string_agg({_CUT.format("a.filename")}, ' ')
+    coalesce((SELECT string_agg({CUT.format("a.filename")}, ' ')
               FROM mail_attachment a WHERE a.message_id = m.id), '') AS attachments
 FROM mail_message m
 WHERE m.id = ANY(%(ids)s)

@@ -16,7 +16,7 @@ from facteur.domains.models import Mailbox
 from facteur.mail.models import Attachment, Message, MessageRecipient, RecipientKind, Thread
 from facteur.mail.services.threads import threads_refresh
 from facteur.mail.snippets import snippet_from_text
-from facteur.search.services import search_index_messages
+from facteur.search.services import search_index_messages, search_messages_deleted
 
 MAX_RECIPIENTS = 500
 
@@ -161,5 +161,6 @@ def draft_delete(*, draft: Message) -> None:
     if not draft.is_draft:
         raise ValidationError("Only drafts can be deleted this way.", code="not_draft")
     thread_id = draft.thread_id
+    search_messages_deleted(message_ids=[draft.pk])
     draft.delete()
     threads_refresh(thread_ids=[thread_id])

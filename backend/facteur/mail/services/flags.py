@@ -14,6 +14,7 @@ from facteur.mail.services.unread import (
     messages_mark_unread,
     unread_marks_recount,
 )
+from facteur.search.services import search_messages_changed, search_messages_deleted
 
 MAILBOX_FLAGS = {
     "starred": "is_starred",
@@ -50,6 +51,7 @@ def messages_set_flag(
         **changes, updated_at=timezone.now()
     )
     threads_refresh(thread_ids={t for _, t in changed})
+    search_messages_changed(message_ids=[m for m, _ in changed])
     if flag in {"trashed", "spam"}:
         unread_marks_recount(message_ids=[m for m, _ in changed])
     return updated
@@ -58,7 +60,9 @@ def messages_set_flag(
 @transaction.atomic
 def messages_delete(*, message_ids: Iterable[object]) -> int:
     """Delete for good (blobs are collected later by blobs_collect_garbage)."""
-    messages = Message.objects.filter(id__in=list(message_ids))
+    ids = list(message_ids)
+    messages = Message.objects.filter(id__in=ids)
+    search_messages_deleted(message_ids=ids)
     thread_ids = list(messages.values_list("thread_id", flat=True).distinct())
     _, per_model = messages.delete()
     threads_refresh(thread_ids=thread_ids)

@@ -11,6 +11,7 @@ from django.db.models import Value
 from django.db.models.functions import Concat, Substr
 
 from facteur.mail.models import Label, ThreadLabel
+from facteur.search.services import search_threads_changed
 
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -73,9 +74,12 @@ def label_delete(*, label: Label) -> None:
 
 def label_add_threads(*, label: Label, thread_ids: Iterable[object]) -> int:
     rows = [ThreadLabel(label=label, thread_id=t) for t in thread_ids]
+    search_threads_changed(thread_ids=[r.thread_id for r in rows])
     return len(ThreadLabel.objects.bulk_create(rows, ignore_conflicts=True))
 
 
 def label_remove_threads(*, label: Label, thread_ids: Iterable[object]) -> int:
-    deleted, _ = ThreadLabel.objects.filter(label=label, thread_id__in=list(thread_ids)).delete()
+    ids = list(thread_ids)
+    deleted, _ = ThreadLabel.objects.filter(label=label, thread_id__in=ids).delete()
+    search_threads_changed(thread_ids=ids)
     return deleted

@@ -9,6 +9,7 @@ from django.db.models import Q
 from facteur.domains.models import Mailbox, MailboxAccess
 from facteur.mail.models import Thread, ThreadAccess, ThreadRole, UnreadMark
 from facteur.mail.services.unread import unread_mark_for_members
+from facteur.search.services import search_threads_changed
 
 
 @transaction.atomic
@@ -26,6 +27,7 @@ def thread_share(
         # The new mailbox's members have not read any of it yet.
         message_ids = list(thread.messages.filter(is_draft=False).values_list("id", flat=True))
         unread_mark_for_members(message_ids=message_ids, except_user_ids=[by_user_id])
+        search_threads_changed(thread_ids=[thread.pk])  # read state of the new members
     return access
 
 
@@ -47,3 +49,4 @@ def thread_unshare(*, access: ThreadAccess) -> None:
         | Q(mailbox_id__in=ThreadAccess.objects.filter(thread_id=thread_id).values("mailbox_id"))
     ).values("user_id")
     UnreadMark.objects.filter(thread_id=thread_id).exclude(user_id__in=still_seeing).delete()
+    search_threads_changed(thread_ids=[thread_id])

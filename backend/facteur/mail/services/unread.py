@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from django.db import connection
 
 from facteur.mail.models import Message, UnreadMark
+from facteur.search.services import search_messages_changed
 
 _MARK_MEMBERS_SQL = """
 INSERT INTO mail_unreadmark (user_id, message_id, thread_id, mailbox_id, is_counted)
@@ -39,9 +40,9 @@ def unread_mark_for_members(
 
 
 def messages_mark_read(*, user_id: object, message_ids: Iterable[object]) -> int:
-    deleted, _ = UnreadMark.objects.filter(
-        user_id=user_id, message_id__in=list(message_ids)
-    ).delete()
+    ids = list(message_ids)
+    deleted, _ = UnreadMark.objects.filter(user_id=user_id, message_id__in=ids).delete()
+    search_messages_changed(message_ids=ids)
     return deleted
 
 
@@ -59,6 +60,7 @@ def messages_mark_unread(*, user_id: object, message_ids: Iterable[object]) -> i
         )
     ]
     created = UnreadMark.objects.bulk_create(rows, ignore_conflicts=True)
+    search_messages_changed(message_ids=[r.message_id for r in rows])
     return len(created)
 
 

@@ -12,6 +12,7 @@ from facteur.search.backends.base import SearchBackend
 
 BACKENDS = {
     "postgres": "facteur.search.backends.postgres.PostgresBackend",
+    "opensearch": "facteur.search.backends.opensearch.OpenSearchBackend",
 }
 
 

@@ -58,6 +58,18 @@ class SearchBackend(ABC):
     def index_messages(self, message_ids: Sequence[object]) -> None:
         """(Re)index these messages; called in the transaction that wrote them."""
 
+    # Changes a backend that copies message state must follow; the PostgreSQL backend
+    # reads flags, labels and read state from the mail store, and its rows are deleted
+    # with the messages, so these do nothing by default.
+    def messages_changed(self, message_ids: Sequence[object]) -> None:  # noqa: B027 - optional
+        """Flags, folders or read state of these messages changed."""
+
+    def messages_deleted(self, message_ids: Sequence[object]) -> None:  # noqa: B027 - optional
+        """These messages are being deleted."""
+
+    def threads_changed(self, thread_ids: Sequence[object]) -> None:  # noqa: B027 - optional
+        """Labels of these threads changed."""
+
     @abstractmethod
     def search(self, *, tree: Node | None, scope: Scope, offset: int, limit: int) -> Results:
         """Threads matching ``tree`` (None: every message in scope) within ``scope``,
