@@ -6,6 +6,8 @@ from collections.abc import Iterable
 
 from django.db import connection
 
+from facteur.mail.models import Thread
+
 _REFRESH_SQL = """
 WITH agg AS (
     SELECT m.thread_id,
@@ -54,9 +56,10 @@ FROM agg
 WHERE t.id = agg.thread_id
 """
 
-# A thread whose last message went away goes too.
-_DELETE_EMPTY_SQL = """
-DELETE FROM mail_thread t
+# A thread whose last message went away goes too: found here, deleted through the ORM so
+# that its labels and shares go with it (the database's foreign keys do not cascade).
+_EMPTY_SQL = """
+SELECT t.id FROM mail_thread t
 WHERE t.id = ANY(%(ids)s)
   AND NOT EXISTS (SELECT 1 FROM mail_message m WHERE m.thread_id = t.id)
 """
@@ -72,7 +75,11 @@ def threads_refresh(*, thread_ids: Iterable[object], may_empty: bool = True) -> 
     ids = list({str(thread_id) for thread_id in thread_ids})
     if not ids:
         return
+    emptied: list[object] = []
     with connection.cursor() as cursor:
         cursor.execute(_REFRESH_SQL, {"ids": ids})
         if may_empty:
-            cursor.execute(_DELETE_EMPTY_SQL, {"ids": ids})
+            cursor.execute(_EMPTY_SQL, {"ids": ids})
+            emptied = [row[0] for row in cursor.fetchall()]
+    if emptied:
+        Thread.objects.filter(id__in=emptied).delete()
