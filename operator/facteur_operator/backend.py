@@ -28,17 +28,28 @@ class Backend:
         self.base_url = base_url.rstrip("/") + "/api/v1.0/operator"
         self.token = token
         self.timeout = timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        # One session for the process: its pool keeps connections open, where a session per
+        # call paid a TCP connect (and the backend an accept) for every reconcile.
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                headers={"Authorization": f"Bearer {self.token}"},
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def _call(self, method: str, path: str, body: Any = None) -> dict:
         if not self.token:
             raise BackendError("no service token configured (FACTEUR_SERVICE_TOKEN)")
-        headers = {"Authorization": f"Bearer {self.token}"}
-        timeout = aiohttp.ClientTimeout(total=self.timeout)
         try:
-            async with (
-                aiohttp.ClientSession(timeout=timeout) as session,
-                session.request(method, self.base_url + path, json=body, headers=headers) as r,
-            ):
+            async with self._client().request(method, self.base_url + path, json=body) as r:
                 if r.status == 204:
                     return {}
                 payload = await r.json(content_type=None) if r.content_length != 0 else {}

@@ -98,6 +98,12 @@ async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     )
     settings.persistence.finalizer = f"{GROUP}/finalizer"
     settings.posting.level = logging.WARNING  # Events for problems, not every success
+    # A burst of new objects (a GitOps sync of thousands) would otherwise start one kopf
+    # worker per object at once, each holding its body and handler stack while it waits for
+    # the backend: the memory grew with the backlog. Queued, an object costs its raw events;
+    # a worker that went idle gives its place back after a second, not kopf's five.
+    settings.queueing.worker_limit = RUNTIME.settings.workers
+    settings.queueing.idle_timeout = 1.0
     if RUNTIME.settings.metrics_port and RUNTIME.metrics_server is None:
         RUNTIME.metrics_server, _thread = start_http_server(
             RUNTIME.settings.metrics_port, addr=RUNTIME.settings.metrics_addr
@@ -143,6 +149,8 @@ async def close(**_: Any) -> None:
     if events.POSTER is not None:
         await events.POSTER.stop()
         events.POSTER = None
+    if RUNTIME.backend is not None:
+        await RUNTIME.backend.close()
     if RUNTIME.kube is not None:
         await RUNTIME.kube.close()
     if RUNTIME.metrics_server is not None:

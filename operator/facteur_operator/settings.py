@@ -22,6 +22,7 @@ class Settings:
     mta: MtaSettings  # the Postfix objects (mta_settings.py)
     dns_verify: VerifySettings  # live DNS checks (dns_verify.py)
     backend_concurrency: int = 8  # backend calls in flight at most (the rest wait their turn)
+    workers: int = 256  # objects processed at once by kopf; the others' events wait queued
     namespaces: tuple[str, ...] = ()  # watched and resynced; empty: every namespace
 
     @classmethod
@@ -43,5 +44,6 @@ class Settings:
             ),
             dns_verify=VerifySettings.from_env(env),
             backend_concurrency=max(1, int(env.get("FACTEUR_OPERATOR_BACKEND_CONCURRENCY", "8"))),
+            workers=max(1, int(env.get("FACTEUR_OPERATOR_WORKERS", "256"))),
             namespaces=tuple(n for n in env.get("FACTEUR_OPERATOR_NAMESPACES", "").split(",") if n),
         )

@@ -104,10 +104,6 @@ def dkim_key_upsert(*, domain: MailDomain, selector: str, algorithm: str, privat
         raise ValidationError(f"{selector!r} is not a valid DKIM selector.", code="invalid")
     if algorithm not in _ALGORITHMS:
         raise ValidationError(f"Unknown DKIM algorithm {algorithm!r}.", code="invalid")
-    try:
-        public = dkimkeys.public_of(algorithm, private)
-    except ValueError as exc:
-        raise ValidationError(f"The private key does not parse: {exc}", code="invalid") from None
     MailDomain.objects.select_for_update().filter(pk=domain.pk).first()
     key = DkimKey.objects.filter(domain=domain, selector=selector).first()
     if key is not None and (key.algorithm != algorithm or dkim_key_private(key=key) != private):
@@ -116,7 +112,14 @@ def dkim_key_upsert(*, domain: MailDomain, selector: str, algorithm: str, privat
             code="duplicate",
         )
     if key is not None and key.is_active:
-        return Result(key, False)
+        return Result(key, False)  # the operator's resync: the key was checked when stored
+    if key is None:
+        try:
+            public = dkimkeys.public_of(algorithm, private)
+        except ValueError as exc:
+            raise ValidationError(
+                f"The private key does not parse: {exc}", code="invalid"
+            ) from None
     DkimKey.objects.filter(domain=domain, is_active=True).update(is_active=False)
     if key is not None:
         key.is_active = True

@@ -7,6 +7,8 @@ FACTEUR_SERVICE_TOKEN -> 404 (API disabled); over the rate -> 429.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.core.cache import cache
 from django.test import Client
@@ -113,6 +115,15 @@ def test_throttled(world: World, settings) -> None:
     assert ask(world.mailbox.address).status_code == 429
     # Failed token attempts are counted as well: guessing is throttled too.
     assert ask(world.mailbox.address, token="guess").status_code == 429
+
+
+def test_throttled_clients_get_through_again_at_the_steady_rate(world: World, settings) -> None:
+    settings.FACTEUR_MTA_API_RATE = "2/s"  # a burst of 2, then one every 0.5 s
+    assert [ask(world.mailbox.address).status_code for _ in range(3)] == [200, 200, 429]
+    refused = ask(world.mailbox.address)
+    assert refused.status_code == 429 and 0 < float(refused.headers["Retry-After"]) <= 1
+    time.sleep(0.6)
+    assert [ask(world.mailbox.address).status_code for _ in range(2)] == [200, 429]
 
 
 def test_forwarded_for_does_not_reset_the_count(world: World, settings) -> None:

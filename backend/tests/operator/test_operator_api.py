@@ -352,3 +352,34 @@ def test_a_user_session_counts_for_nothing(world: World, persona: str) -> None:
 def test_disabled_without_a_configured_token(settings) -> None:
     settings.FACTEUR_SERVICE_TOKEN = ""
     assert call("put", "domains/example.org/", {"admins": []}).status_code == 404
+
+
+@pytest.mark.django_db
+def test_dkim_key_put_refuses_an_rsa_key_that_does_not_verify_its_own_signatures() -> None:
+    # Whole and parseable, but its private exponents are not the public one's inverse: a
+    # key that would sign every message with a signature no receiver can verify.
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    good = rsa.generate_private_key(public_exponent=65537, key_size=1024).private_numbers()
+    broken = rsa.RSAPrivateNumbers(
+        p=good.p,
+        q=good.q,
+        d=good.d + 2,
+        dmp1=good.dmp1 + 2,
+        dmq1=good.dmq1,
+        iqmp=good.iqmp,
+        public_numbers=good.public_numbers,
+    ).private_key(unsafe_skip_rsa_key_validation=True)
+    pem = broken.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    call("put", "domains/example.org/", {"admins": []})
+    body = {
+        "selector": "s1",
+        "algorithm": "rsa-sha256",
+        "private_key": base64.b64encode(pem).decode(),
+    }
+    refused = call("put", "domains/example.org/dkim/", body)
+    assert refused.status_code == 400 and "does not verify" in refused.content.decode()
+    assert not DkimKey.objects.filter(domain__name="example.org").exists()
