@@ -116,7 +116,7 @@ def secrets_provided(rendered: Rendered, values: dict[str, Any]) -> set[str]:
         elif isinstance(node, list):
             for item in node:
                 walk(item, key)
-        elif key in {"existingSecret", "secretName", "tlsSecretName"} and node:
+        elif key in {"existingSecret", "secretName", "tlsSecretName", "caSecret"} and node:
             named.add(node)
 
     walk(values)
