@@ -47,7 +47,10 @@ REFUSED = {
         "search:\n  opensearch:\n    password: hunter2\n",
         "password",
     ),
-    "upper-case index prefix": ("search:\n  opensearch:\n    indexPrefix: Facteur\n", "indexPrefix"),
+    "upper-case index prefix": (
+        "search:\n  opensearch:\n    indexPrefix: Facteur\n",
+        "indexPrefix",
+    ),
     "lowercase quantity unit": ("web:\n  resources:\n    requests: {memory: 1gb}\n", "memory"),
 }
 
