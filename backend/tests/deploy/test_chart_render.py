@@ -275,6 +275,28 @@ def test_worker_metrics_from_every_pool_process_on_the_pods_address() -> None:
     assert rule["ports"] == [{"port": 9103, "protocol": "TCP"}]
 
 
+def test_mta_queue_exporters_are_scraped_where_the_operator_runs_them() -> None:
+    """The PodMonitor selects the operator's MTA pods on the exporter's port name."""
+    from facteur_mta import queue_metrics
+    from facteur_operator import mta_objects
+
+    rendered = render(SCENARIOS["production"])
+    monitor = rendered.named("PodMonitor", "mail-facteur-mta")
+    selector = monitor["spec"]["selector"]["matchLabels"]
+    for role in mta_objects.ROLES:
+        assert selector.items() <= mta_objects.labels(role).items()
+    (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
+    assert endpoint["port"] == queue_metrics.PORT_NAME
+    (relabel,) = endpoint["relabelings"]
+    assert relabel["targetLabel"] == "role"
+    unmanaged = template(SCENARIOS["production"], "mta.managed=false")
+    assert unmanaged.returncode == 0, unmanaged.stderr
+    documents = [doc for doc in yaml.safe_load_all(unmanaged.stdout) if doc]
+    assert "mail-facteur-mta" not in {d["metadata"]["name"] for d in documents}
+    (rule,) = [doc for doc in documents if doc["kind"] == "PrometheusRule"]
+    assert "facteur-mta" not in {group["name"] for group in rule["spec"]["groups"]}
+
+
 def test_crds_are_the_repository_crds_kept_on_uninstall() -> None:
     rendered = render(SCENARIOS["minimal"])
     by_name = {crd["metadata"]["name"]: crd for crd in rendered.kind("CustomResourceDefinition")}

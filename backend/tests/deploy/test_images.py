@@ -90,3 +90,28 @@ def test_console_scripts_are_pyprojects(tmp_path) -> None:
         check=True,
     )
     assert result.stdout.startswith("usage: facteur-policy")
+
+
+# Modules of mta/facteur_mta beyond the standard library, and the Debian package of each.
+MTA_DEBIAN_PACKAGES = {"prometheus_client": "python3-prometheus-client"}
+
+
+def test_mta_image_installs_what_its_python_imports() -> None:
+    """The MTA image has no pip: each third-party import must come from an apt package."""
+    imported = set()
+    for source in (ROOT / "mta" / "facteur_mta").glob("*.py"):
+        imported |= set(re.findall(r"^(?:from|import) (\w+)", source.read_text(), re.MULTILINE))
+    third_party = imported - set(sys.stdlib_module_names) - {"facteur_mta", "__future__"}
+    assert third_party == set(MTA_DEBIAN_PACKAGES), third_party
+    dockerfile = (IMAGES / "mta" / "Dockerfile").read_text()
+    for package in MTA_DEBIAN_PACKAGES.values():
+        assert re.search(rf"apt-get install[^\n]*(\\\n[^\n]*)*\b{package}\b", dockerfile)
+
+
+def test_mta_image_fixes_the_postdrop_group_the_exporter_runs_as() -> None:
+    from facteur_mta import queue_metrics
+
+    dockerfile = (IMAGES / "mta" / "Dockerfile").read_text()
+    assert f"groupadd --system --gid {queue_metrics.POSTDROP_GID} postdrop" in dockerfile
+    # made before postfix is installed, which would otherwise pick an id of its own
+    assert dockerfile.index("groupadd --system --gid") < dockerfile.index("install -y")
