@@ -5,6 +5,9 @@ gain (setpriv --no-new-privs, as allowPrivilegeEscalation: false), and serves it
 
 from __future__ import annotations
 
+import shlex
+import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 
@@ -70,6 +73,25 @@ def test_without_the_postdrop_group_the_queue_is_unreadable(queue: StuckQueue) -
         queue_metrics.postqueue_command(str(queue.instance.config)), group="nogroup"
     )
     assert samples(command) == {("facteur_mta_queue_up", ""): 0}
+
+
+@needs_postfix
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare (util-linux)")
+def test_reads_the_spool_mounted_read_only(queue: StuckQueue) -> None:
+    """The sidecar may mount the pod's spool volume read-only: showq's socket is connected
+    to, nothing is written (here in a private mount namespace, the spool bound read-only)."""
+    spool = queue.instance.root / "spool"
+    command = unprivileged(queue_metrics.postqueue_command(str(queue.instance.config)))
+    script = (
+        f"mount --bind {spool} {spool} && mount -o remount,bind,ro {spool}"
+        f" && ! touch {spool}/probe 2>/dev/null && exec {shlex.join(command)}"
+    )
+    result = subprocess.run(["unshare", "--mount", "sh", "-c", script],
+                            capture_output=True, text=True, timeout=30, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    queues = sorted(m.queue for m in queue_metrics.parse(result.stdout.splitlines()))
+    assert queues == ["deferred", "hold"]
 
 
 @needs_postfix
