@@ -5,8 +5,9 @@ test client, after a request so that its histograms have samples; with the datab
 the outbound backlog is counted in), the operator's
 prometheus_client server, started as facteur_operator.handlers starts it, on loopback, and
 a real ``facteur-delivery`` process started as the chart starts it (--metrics-host on an
-address other than the default, 127.0.0.2, as the pod's address would be), and a real
-prefork ``celery worker`` serving its pool's samples.
+address other than the default, 127.0.0.2, as the pod's address would be), a real
+prefork ``celery worker`` serving its pool's samples, and the MTA queue exporter
+(``python -m facteur_mta.queue_metrics``, unprivileged) reading a real Postfix's queue.
 The exposition's TYPE lines give each family's type, hence its sample names (a counter's
 _total, a histogram's _bucket/_sum/_count), with or without samples yet.
 """
@@ -26,6 +27,8 @@ import facteur_operator.metrics  # noqa: F401  (registers the operator's metrics
 from tests.delivery.process import DeliveryProcess
 from tests.deploy.chart import SCENARIOS, render
 from tests.deploy.paths import ROOT
+from tests.mta import postfix_instance
+from tests.mta.queue_instance import exporter, scrape, stuck_queue
 from tests.net import free_port
 from tests.sending.worker_process import celery_worker
 
@@ -87,14 +90,26 @@ def worker_names(tmp_path_factory) -> set[str]:
         return sample_names(worker.metrics() or "")
 
 
+@pytest.fixture(scope="module")
+def mta_names() -> set[str]:
+    if not postfix_instance.postfix_available():
+        pytest.skip("needs Postfix as root (scripts/peers) for the MTA queue exporter")
+    port = free_port()
+    with stuck_queue() as queue, exporter(queue, port):
+        return sample_names(scrape(port))
+
+
 @pytest.fixture
-def served(web_names, operator_names, delivery_names, worker_names) -> dict[str, set[str]]:
+def served(
+    web_names, operator_names, delivery_names, worker_names, mta_names
+) -> dict[str, set[str]]:
     """The names each alert group may use: its component's."""
     return {
         "facteur-web": web_names,
         "facteur-operator": operator_names,
         "facteur-delivery": delivery_names,
         "facteur-worker": worker_names,
+        "facteur-mta": mta_names,
     }
 
 
@@ -108,7 +123,7 @@ def monitoring():
     return rule, json.loads(dashboard["data"]["facteur.json"])
 
 
-@pytest.mark.slow  # starts facteur-delivery and a celery worker
+@pytest.mark.slow  # starts facteur-delivery, a celery worker and Postfix
 def test_alerts_use_served_metrics(monitoring, served) -> None:
     rule, _ = monitoring
     groups = {group["name"]: group["rules"] for group in rule["spec"]["groups"]}
@@ -120,7 +135,7 @@ def test_alerts_use_served_metrics(monitoring, served) -> None:
             assert used <= served[name], f"{alert['alert']}: {used - served[name]}"
 
 
-@pytest.mark.slow  # starts facteur-delivery and a celery worker
+@pytest.mark.slow  # starts facteur-delivery, a celery worker and Postfix
 def test_dashboard_uses_served_metrics(monitoring, served) -> None:
     _, dashboard = monitoring
     exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]

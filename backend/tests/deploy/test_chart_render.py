@@ -116,7 +116,7 @@ def secrets_provided(rendered: Rendered, values: dict[str, Any]) -> set[str]:
         elif isinstance(node, list):
             for item in node:
                 walk(item, key)
-        elif key in {"existingSecret", "secretName", "tlsSecretName"} and node:
+        elif key in {"existingSecret", "secretName", "tlsSecretName", "caSecret"} and node:
             named.add(node)
 
     walk(values)
@@ -273,6 +273,28 @@ def test_worker_metrics_from_every_pool_process_on_the_pods_address() -> None:
     assert [e["port"] for e in monitor["spec"]["podMetricsEndpoints"]] == ["metrics"]
     (rule,) = rendered.named("NetworkPolicy", "mail-facteur-worker")["spec"]["ingress"]
     assert rule["ports"] == [{"port": 9103, "protocol": "TCP"}]
+
+
+def test_mta_queue_exporters_are_scraped_where_the_operator_runs_them() -> None:
+    """The PodMonitor selects the operator's MTA pods on the exporter's port name."""
+    from facteur_mta import queue_metrics
+    from facteur_operator import mta_objects
+
+    rendered = render(SCENARIOS["production"])
+    monitor = rendered.named("PodMonitor", "mail-facteur-mta")
+    selector = monitor["spec"]["selector"]["matchLabels"]
+    for role in mta_objects.ROLES:
+        assert selector.items() <= mta_objects.labels(role).items()
+    (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
+    assert endpoint["port"] == queue_metrics.PORT_NAME
+    (relabel,) = endpoint["relabelings"]
+    assert relabel["targetLabel"] == "role"
+    unmanaged = template(SCENARIOS["production"], "mta.managed=false")
+    assert unmanaged.returncode == 0, unmanaged.stderr
+    documents = [doc for doc in yaml.safe_load_all(unmanaged.stdout) if doc]
+    assert "mail-facteur-mta" not in {d["metadata"]["name"] for d in documents}
+    (rule,) = [doc for doc in documents if doc["kind"] == "PrometheusRule"]
+    assert "facteur-mta" not in {group["name"] for group in rule["spec"]["groups"]}
 
 
 def test_crds_are_the_repository_crds_kept_on_uninstall() -> None:

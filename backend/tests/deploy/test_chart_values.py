@@ -38,6 +38,19 @@ REFUSED = {
         "secrets:\n  existingSecret: facteur\n  secretEnv:\n    - {name: X, secretName: s}\n",
         "key",
     ),
+    "unknown search backend": ("search:\n  backend: elasticsearch\n", "backend"),
+    "opensearch URL without scheme": (
+        "search:\n  opensearch:\n    url: opensearch:9200\n",
+        "url",
+    ),
+    "opensearch password in values": (
+        "search:\n  opensearch:\n    password: hunter2\n",
+        "password",
+    ),
+    "upper-case index prefix": (
+        "search:\n  opensearch:\n    indexPrefix: Facteur\n",
+        "indexPrefix",
+    ),
     "lowercase quantity unit": ("web:\n  resources:\n    requests: {memory: 1gb}\n", "memory"),
 }
 

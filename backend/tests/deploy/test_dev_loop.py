@@ -24,13 +24,18 @@ def test_tiltfile_parses_as_starlark() -> None:
 
 def test_tiltfile_names_existing_files() -> None:
     paths = set(re.findall(r'"((?:images|charts|docs)/[^"%]+)"', TILTFILE))
-    paths |= {
-        f"images/{name}/Dockerfile"
-        for name in re.findall(r'"(backend|frontend|operator)"', TILTFILE)
-    }
     assert "charts/facteur/ci/all-in-one-values.yaml" in paths
+    assert {"images/python/Dockerfile", "images/frontend/Dockerfile"} <= paths
     missing = sorted(path for path in paths if not (ROOT / path).exists())
     assert not missing
+
+
+def test_tiltfile_builds_the_python_images_as_targets() -> None:
+    dockerfile = (ROOT / "images" / "python" / "Dockerfile").read_text()
+    (targets,) = re.findall(r"for name in \[([^\]]+)\]:\s+docker_build\(", TILTFILE)
+    for name in re.findall(r'"(\w+)"', targets):
+        assert f" AS {name}\n" in dockerfile, name
+    assert "target=name" in TILTFILE
 
 
 def test_tiltfile_resources_are_the_charts_workloads() -> None:

@@ -78,6 +78,14 @@ under /etc/facteur/secrets/ and named by <ENV>_FILE (facteur/config/env.py reads
 {{- if and (eq $v.config.sendingMode "relay") $v.relay.passwordKey -}}
 {{- $items = append $items (dict "env" "FACTEUR_RELAY_PASSWORD" "secret" (default $default $v.relay.existingSecret) "key" $v.relay.passwordKey) -}}
 {{- end -}}
+{{- with $v.search.opensearch.existingSecret -}}
+{{- if $v.search.opensearch.usernameKey -}}
+{{- $items = append $items (dict "env" "FACTEUR_OPENSEARCH_USERNAME" "secret" . "key" $v.search.opensearch.usernameKey) -}}
+{{- end -}}
+{{- if $v.search.opensearch.passwordKey -}}
+{{- $items = append $items (dict "env" "FACTEUR_OPENSEARCH_PASSWORD" "secret" . "key" $v.search.opensearch.passwordKey) -}}
+{{- end -}}
+{{- end -}}
 {{- if $v.oidc.enabled -}}
 {{- $items = append $items (dict "env" "OIDC_RP_CLIENT_SECRET" "secret" (default $default $v.oidc.existingSecret) "key" $v.oidc.clientSecretKey) -}}
 {{- end -}}
@@ -116,6 +124,19 @@ under /etc/facteur/secrets/ and named by <ENV>_FILE (facteur/config/env.py reads
   "OIDC_ENABLED" (toString $v.oidc.enabled) -}}
 {{- if $v.relay.caConfigMap -}}
 {{- $_ := set $data "FACTEUR_RELAY_CA_FILE" "/etc/facteur/relay-ca/ca.crt" -}}
+{{- end -}}
+{{- $s := $v.search -}}
+{{- $_ := set $data "FACTEUR_SEARCH_BACKEND" $s.backend -}}
+{{- $_ := set $data "FACTEUR_SEARCH_TIMEOUT_MS" (toString (int $s.timeoutMs)) -}}
+{{- if or (eq $s.backend "opensearch") $s.reindex.enabled $s.opensearch.url -}}
+{{- $_ := set $data "FACTEUR_OPENSEARCH_URL" (required "search.opensearch.url is required with search.backend=opensearch or search.reindex.enabled" $s.opensearch.url) -}}
+{{- $_ := set $data "FACTEUR_OPENSEARCH_INDEX_PREFIX" $s.opensearch.indexPrefix -}}
+{{- end -}}
+{{- if and $s.opensearch.caConfigMap $s.opensearch.caSecret -}}
+{{- fail "search.opensearch: set caConfigMap or caSecret, not both" -}}
+{{- end -}}
+{{- if or $s.opensearch.caConfigMap $s.opensearch.caSecret -}}
+{{- $_ := set $data "FACTEUR_OPENSEARCH_CA_FILE" "/etc/facteur/opensearch-ca/ca.crt" -}}
 {{- end -}}
 {{- if $v.oidc.enabled -}}
 {{- $o := $v.oidc -}}
@@ -159,7 +180,7 @@ under /etc/facteur/secrets/ and named by <ENV>_FILE (facteur/config/env.py reads
 {{- end }}
 {{- end -}}
 
-{{/* Volumes of every backend pod: the secrets as files, /tmp, the relay's CA. */}}
+{{/* Volumes of every backend pod: the secrets as files, /tmp, the relay's and OpenSearch's CAs. */}}
 {{- define "facteur.backendVolumes" -}}
 - name: secrets
   projected:
@@ -176,6 +197,15 @@ under /etc/facteur/secrets/ and named by <ENV>_FILE (facteur/config/env.py reads
 - name: relay-ca
   configMap: {name: {{ .Values.relay.caConfigMap }}}
 {{- end }}
+{{- with .Values.search.opensearch }}
+{{- if .caConfigMap }}
+- name: opensearch-ca
+  configMap: {name: {{ .caConfigMap }}, items: [{key: {{ .caKey }}, path: ca.crt}]}
+{{- else if .caSecret }}
+- name: opensearch-ca
+  secret: {secretName: {{ .caSecret }}, items: [{key: {{ .caKey }}, path: ca.crt}]}
+{{- end }}
+{{- end }}
 {{- end -}}
 
 {{- define "facteur.backendVolumeMounts" -}}
@@ -183,6 +213,9 @@ under /etc/facteur/secrets/ and named by <ENV>_FILE (facteur/config/env.py reads
 - {name: tmp, mountPath: /tmp}
 {{- if .Values.relay.caConfigMap }}
 - {name: relay-ca, mountPath: /etc/facteur/relay-ca, readOnly: true}
+{{- end }}
+{{- if or .Values.search.opensearch.caConfigMap .Values.search.opensearch.caSecret }}
+- {name: opensearch-ca, mountPath: /etc/facteur/opensearch-ca, readOnly: true}
 {{- end }}
 {{- end -}}
 
