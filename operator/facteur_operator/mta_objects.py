@@ -7,7 +7,9 @@ Postfix's master refuses to run as anything but root ("the master command is res
 the superuser"): its container runs as uid 0 with every capability dropped except the ones
 Postfix uses to hand work to its unprivileged ``postfix`` user, no privilege escalation, a
 read-only root filesystem and unprivileged ports (the Services map 25 and 587 to them). The
-policy service runs as nobody.
+policy service and the queue exporter (``facteur_mta.queue_metrics``, Prometheus figures of
+Postfix's queues on port 9154) run as nobody; the exporter also has Postfix's ``postdrop``
+group, which ``postqueue`` needs to read the queue, mounted read-only.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from facteur_mta import render
+from facteur_mta import queue_metrics, render
 from facteur_operator.conditions import FALSE, TRUE, Condition
 from facteur_operator.mta_settings import MtaSettings
 
@@ -152,6 +154,37 @@ def _postfix_container(settings: MtaSettings, role: Role, mounts: list[dict]) ->
     }
 
 
+def _queue_metrics_container(settings: MtaSettings) -> dict:
+    port = queue_metrics.DEFAULT_PORT
+    probe = {"tcpSocket": {"port": queue_metrics.PORT_NAME}}
+    return {
+        "name": "queue-metrics",
+        "image": settings.image,
+        "imagePullPolicy": settings.image_pull_policy,
+        "command": [
+            *("python3", "-m", "facteur_mta.queue_metrics", "--config-dir", CONFIG_DIR),
+            *("--host", "$(POD_IP)", "--port", str(port)),
+        ],
+        "env": [{"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}],
+        "ports": [{"name": queue_metrics.PORT_NAME, "containerPort": port, "protocol": "TCP"}],
+        "readinessProbe": {**probe, "periodSeconds": 10},
+        "livenessProbe": {**probe, "periodSeconds": 30},
+        "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}},
+        "securityContext": {
+            "runAsUser": NOBODY,
+            "runAsGroup": queue_metrics.POSTDROP_GID,
+            "runAsNonRoot": True,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": [
+            {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
+            {"name": "spool", "mountPath": "/var/spool/postfix", "readOnly": True},
+        ],
+    }
+
+
 def _policy_container(settings: MtaSettings) -> dict:
     return {
         "name": "policy",
@@ -221,6 +254,7 @@ def deployment(settings: MtaSettings, role: Role, config: dict) -> dict:
             )
             mounts.append({"name": "relay", "mountPath": RELAY_DIR, "readOnly": True})
         containers.append(_postfix_container(settings, role, mounts))
+    containers.append(_queue_metrics_container(settings))
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",

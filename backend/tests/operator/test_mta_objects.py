@@ -15,11 +15,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from facteur_mta import render
+from facteur_mta import queue_metrics, render
 from facteur_operator import mta_objects, reconcile, specs
 from facteur_operator.conditions import FALSE, TRUE, Condition
 from facteur_operator.mta import domain_of, with_mta
 from facteur_operator.mta_settings import MtaSettings, SettingError
+from tests.deploy.paths import ROOT
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 ENV = {"FACTEUR_OPERATOR_MTA_HOSTNAME": "mx.example.org"}
@@ -73,7 +74,7 @@ def test_pods_are_hardened() -> None:
     pod = objects[("Deployment", "facteur-mta-in")]["spec"]["template"]["spec"]
     assert pod["securityContext"] == {"seccompProfile": {"type": "RuntimeDefault"}}
     assert pod["automountServiceAccountToken"] is False
-    postfix, policy = pod["containers"]
+    postfix, policy, queue = pod["containers"]
     assert postfix["securityContext"]["capabilities"] == {
         "drop": ["ALL"],
         "add": ["CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID"],
@@ -87,6 +88,13 @@ def test_pods_are_hardened() -> None:
     # The service token reaches the policy service as a mounted file, never in the spec.
     assert {"name": "FACTEUR_SERVICE_TOKEN_FILE", "value": "/etc/facteur/token/token"} in policy[
         "env"
+    ]
+    # The queue exporter reads the spool as nobody in postdrop, through a read-only mount.
+    assert queue["securityContext"]["runAsUser"] == 65534
+    assert queue["securityContext"]["runAsGroup"] == queue_metrics.POSTDROP_GID
+    assert queue["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert {"name": "spool", "mountPath": "/var/spool/postfix", "readOnly": True} in queue[
+        "volumeMounts"
     ]
     token = next(v for v in pod["volumes"] if v["name"] == "token")
     assert token["secret"]["secretName"] == "facteur-service-token"
@@ -337,3 +345,22 @@ def test_with_mta_recomputes_ready_and_is_stable() -> None:
     assert with_mta({}, available, "example.org", NOW) is None
     invalid = {"conditions": [{"type": "Ready", "status": FALSE, "reason": "InvalidSpec"}]}
     assert with_mta(invalid, available, "example.org", NOW) is None
+
+
+def test_both_mtas_export_their_queue_where_the_chart_scrapes_it() -> None:
+    objects = by_kind(mta_objects.desired(settings(), ["example.org"]))
+    monitors = (ROOT / "charts/facteur/templates/monitoring/monitors.yaml").read_text()
+    assert f"- port: {queue_metrics.PORT_NAME}" in monitors
+    for role in ("facteur-mta-in", "facteur-mta-out"):
+        pod = objects[("Deployment", role)]["spec"]["template"]["spec"]
+        queue = next(c for c in pod["containers"] if c["name"] == "queue-metrics")
+        assert queue["ports"] == [
+            {"name": queue_metrics.PORT_NAME, "containerPort": 9154, "protocol": "TCP"}
+        ]
+        assert queue["command"][:3] == ["python3", "-m", "facteur_mta.queue_metrics"]
+        # It reads the same main.cf (queue_directory) as the Postfix beside it.
+        postfix = next(c for c in pod["containers"] if c["name"] == "postfix")
+        assert f"-c {mta_objects.CONFIG_DIR}" in postfix["command"][-1]
+        assert (
+            queue["command"][queue["command"].index("--config-dir") + 1] == mta_objects.CONFIG_DIR
+        )
