@@ -264,7 +264,16 @@ def converge(cluster: Cluster, args: argparse.Namespace, operator: Process) -> t
 def steady_writes(
     cluster: Cluster, objects: int, metrics_port: int, resync: float, operator: Process
 ) -> tuple[list[str], float, float]:
-    """Writes while every object is resynced at least once; (writes, reconciles, seconds)."""
+    """Writes while every object is resynced at least once; (writes, reconciles, seconds).
+
+    The window opens once the convergence's own writes are over: Ready is the status, and
+    the Events a burst queued (posted one after the other) may still be going out."""
+    quiet_since, seen, settle_deadline = time.time(), cluster.writes_served(), time.time() + 300
+    while time.time() - quiet_since < 3 and time.time() < settle_deadline:
+        operator.alive()
+        time.sleep(0.5)
+        if cluster.writes_served() != seen:
+            quiet_since, seen = time.time(), cluster.writes_served()
     start, before, started = cluster.writes_served(), reconciles(metrics_port), time.time()
     deadline = started + max(4 * resync, 30)
     done = before
@@ -275,6 +284,24 @@ def steady_writes(
         if done - before >= objects and time.time() - started >= resync:
             break
     return cluster.writes_since(start), done - before, time.time() - started
+
+
+def write_summary(writes: list[str], domains: int, per_domain: int) -> str:
+    """The operator's writes by kind, per object of that kind."""
+    kinds = {"maildomains": domains, "mailboxes": domains * per_domain}
+    counts: dict[str, int] = {}
+    for write in writes:
+        method, path = write.removeprefix("method.").split(" ", 1)
+        parts = path.strip("/").split("/")
+        plural = parts[parts.index("namespaces") + 2] if "namespaces" in parts else parts[-1]
+        if method == "POST" and plural in kinds:
+            continue  # the bench's own creates
+        what = f"{method} {plural}" + ("/status" if parts[-1] == "status" else "")
+        counts[what] = counts.get(what, 0) + 1
+    total = sum(counts.values())
+    objects = sum(kinds.values())
+    detail = ", ".join(f"{what} {n}" for what, n in sorted(counts.items(), key=lambda i: -i[1]))
+    return f"{total} = {total / max(objects, 1):.2f} per object ({detail})"
 
 
 def cpu_seconds(operator: Process, backend: Process) -> dict[str, float]:
@@ -313,7 +340,7 @@ def run_figures(
     )
 
     single = one_domain_ready(cluster, args.samples, operator)
-    before = cpu_seconds(operator, backend)
+    before, writes_before = cpu_seconds(operator, backend), cluster.writes_served()
     created_in, converged_in = converge(cluster, args, operator)
     after = cpu_seconds(operator, backend)
     print(
@@ -321,6 +348,8 @@ def run_figures(
         + ", ".join(f"{part} {after[part] - before[part]:.0f} s" for part in after)
         + f"; operator RSS peak so far {operator.peak_rss_mb():.0f} MB"
     )
+    summary = write_summary(cluster.writes_since(writes_before), args.domains, args.mailboxes)
+    print(f"API writes while converging (the bench's creates excluded): {summary}")
     objects = args.samples + args.domains * (1 + args.mailboxes)
     writes, resynced, window = steady_writes(cluster, objects, metrics_port, args.resync, operator)
     peak = operator.peak_rss_mb()
