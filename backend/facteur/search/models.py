@@ -26,3 +26,23 @@ class MessageDocument(models.Model):
 
     class Meta:
         indexes = [GinIndex(fields=["document"], name="search_document_gin")]
+
+
+class ReindexRun(models.Model):
+    """An OpenSearch reindex in progress (at most one: it holds an advisory lock).
+
+    While this row exists, every write to the index records its message ids in
+    ``ReindexChange`` before writing; the reindex writes them again once the alias
+    names the new index, so changes made during the bulk copy are not lost.
+    """
+
+    started_at = models.DateTimeField()
+    index = models.CharField(max_length=255)
+
+
+class ReindexChange(models.Model):
+    """A message written (or deleted) while a reindex ran: written again after the swap."""
+
+    id = models.BigAutoField(primary_key=True)
+    # Not a foreign key: the message may be deleted, and its document must go too.
+    message_id = models.UUIDField()
