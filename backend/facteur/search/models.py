@@ -22,10 +22,23 @@ class MessageDocument(models.Model):
         "domains.Mailbox", on_delete=models.CASCADE, related_name="+", db_index=False
     )
     received_at = models.DateTimeField()
+    # Copied too (a draft's changes rewrite the row): "has:attachment" without words walks
+    # the partial index below instead of fetching every message of the scope.
+    has_attachments = models.BooleanField(default=False)
     document = SearchVectorField()
 
     class Meta:
-        indexes = [GinIndex(fields=["document"], name="search_document_gin")]
+        indexes = [
+            GinIndex(fields=["document"], name="search_document_gin"),
+            # Queries without words: each mailbox's documents newest first, merged, stopping
+            # at the newest matches (backends.postgres, _Compiler.newest_first).
+            models.Index(fields=["mailbox", "-received_at"], name="search_document_newest"),
+            models.Index(
+                fields=["mailbox", "-received_at"],
+                condition=models.Q(has_attachments=True),
+                name="search_document_attached",
+            ),
+        ]
 
 
 class ReindexRun(models.Model):
