@@ -27,6 +27,7 @@ from facteur.domains.models import (
 )
 from facteur.domains.selectors import address_taken
 from facteur.domains.validation import clean_domain_name, clean_local_part
+from facteur.search.services import search_mailbox_deleted
 from facteur.users.models import User
 
 
@@ -249,6 +250,7 @@ def mailbox_delete(*, mailbox: Mailbox, delete_mail: bool = False) -> None:
             "deleting it would delete them.",
             code="not_empty",
         )
+    search_mailbox_deleted(mailbox_id=mailbox.pk)  # its mail goes by cascade, not by hooks
     mailbox.delete()
 
 

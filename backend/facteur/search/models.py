@@ -22,7 +22,40 @@ class MessageDocument(models.Model):
         "domains.Mailbox", on_delete=models.CASCADE, related_name="+", db_index=False
     )
     received_at = models.DateTimeField()
+    # Copied too (a draft's changes rewrite the row): "has:attachment" without words walks
+    # the partial index below instead of fetching every message of the scope.
+    has_attachments = models.BooleanField(default=False)
     document = SearchVectorField()
 
     class Meta:
-        indexes = [GinIndex(fields=["document"], name="search_document_gin")]
+        indexes = [
+            GinIndex(fields=["document"], name="search_document_gin"),
+            # Queries without words: each mailbox's documents newest first, merged, stopping
+            # at the newest matches (backends.postgres, _Compiler.newest_first).
+            models.Index(fields=["mailbox", "-received_at"], name="search_document_newest"),
+            models.Index(
+                fields=["mailbox", "-received_at"],
+                condition=models.Q(has_attachments=True),
+                name="search_document_attached",
+            ),
+        ]
+
+
+class ReindexRun(models.Model):
+    """An OpenSearch reindex in progress (at most one: it holds an advisory lock).
+
+    While this row exists, every write to the index records its message ids in
+    ``ReindexChange`` before writing; the reindex writes them again once the alias
+    names the new index, so changes made during the bulk copy are not lost.
+    """
+
+    started_at = models.DateTimeField()
+    index = models.CharField(max_length=255)
+
+
+class ReindexChange(models.Model):
+    """A message written (or deleted) while a reindex ran: written again after the swap."""
+
+    id = models.BigAutoField(primary_key=True)
+    # Not a foreign key: the message may be deleted, and its document must go too.
+    message_id = models.UUIDField()

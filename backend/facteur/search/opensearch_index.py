@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from functools import cache
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from opensearchpy import NotFoundError, OpenSearch
 
 from facteur.search.extraction import CUT, extracts
@@ -158,6 +158,8 @@ def bulk_write(message_ids: Sequence[object], *, index: str | None = None) -> in
 
     Written to the alias unless ``index`` is given (the reindex fills a new index).
     """
+    if index is None:
+        _record_for_reindex(message_ids)  # before reading the messages: see reindex()
     docs = documents(message_ids)
     lines: list[dict[str, object]] = []
     for message_id in dict.fromkeys(str(i) for i in message_ids):
@@ -217,15 +219,65 @@ def _all_message_ids() -> Iterator[list[str]]:
         last = batch[-1]
 
 
+# Held for the whole reindex, on the reindex's own connection: one at a time, and released
+# by PostgreSQL if the process dies (a stale ReindexRun row is then cleared by the next).
+_REINDEX_LOCK = 0x46_41_43_54_53_52_43_48  # "FACTSRCH"
+
+
+class ReindexRunning(RuntimeError):
+    """Another reindex holds the lock."""
+
+
+def _record_for_reindex(message_ids: Sequence[object]) -> None:
+    """While a reindex runs, note these ids: it writes them again after the swap.
+
+    One statement, so the check and the record are one: a write that finds no run
+    started before the run did, and the run's copy reads the message after it.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO search_reindexchange (message_id)"
+            " SELECT i FROM unnest(%(ids)s::uuid[]) i"
+            " WHERE EXISTS (SELECT 1 FROM search_reindexrun)",
+            {"ids": [str(i) for i in message_ids]},
+        )
+
+
 def reindex(progress: Callable[[int, int], None] = lambda done, total: None) -> str:
     """Build a new index from the database and swap the alias to it; returns its name.
 
-    Messages written during the fill go to the old index through the alias; those are
-    written again after the swap (``updated_at`` since the start).
+    Writes made during the copy go to the old index through the alias, and may be
+    overtaken by the copy of an older state of the same message. So, before the copy,
+    a ``ReindexRun`` row is committed; from then on every write through the alias first
+    records its message ids (``_record_for_reindex``), whatever changed (text, flags,
+    read state, labels, deletion). After the swap, the run row goes and the recorded
+    messages are written again, as they are then, through the alias (the new index). A
+    write that recorded too late to be drained ran after the swap: it went to the new
+    index itself.
     """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_REINDEX_LOCK])
+        if not cursor.fetchone()[0]:
+            raise ReindexRunning("Another reindex is running; wait for it to finish.")
+    try:
+        return _reindex(progress)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM search_reindexrun")
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_REINDEX_LOCK])
+
+
+def _reindex(progress: Callable[[int, int], None]) -> str:
     started = datetime.now(UTC)
-    put_template()
     name = f"{alias()}-{started:%Y%m%d%H%M%S%f}"
+    # Committed before the copy reads anything.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM search_reindexrun")  # left by a process that died
+        cursor.execute("DELETE FROM search_reindexchange")
+        cursor.execute(
+            "INSERT INTO search_reindexrun (started_at, index) VALUES (%s, %s)", [started, name]
+        )
+    put_template()
     client().indices.create(index=name)
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM mail_message")
@@ -246,12 +298,10 @@ def reindex(progress: Callable[[int, int], None] = lambda done, total: None) -> 
     client().indices.update_aliases(body={"actions": actions})
     for index in old:
         client().indices.delete(index=index)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id::text FROM mail_message WHERE updated_at >= %s OR received_at >= %s",
-            [started, started],
-        )
-        late = [row[0] for row in cursor.fetchall()]
-    for at in range(0, len(late), BATCH):
-        bulk_write(late[at : at + BATCH])
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM search_reindexrun")
+        cursor.execute("DELETE FROM search_reindexchange RETURNING message_id::text")
+        changed = sorted({row[0] for row in cursor.fetchall()})
+    for at in range(0, len(changed), BATCH):
+        bulk_write(changed[at : at + BATCH])
     return name

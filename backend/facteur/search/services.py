@@ -29,3 +29,8 @@ def search_threads_changed(*, thread_ids: Sequence[object]) -> None:
     """Labels of these threads changed (in the caller's transaction)."""
     if thread_ids:
         backend().threads_changed(list(thread_ids))
+
+
+def search_mailbox_deleted(*, mailbox_id: object) -> None:
+    """This mailbox and its mail are about to be deleted in the caller's transaction."""
+    backend().mailbox_deleted(mailbox_id)

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 from facteur.config.celery import app as celery_app
 from facteur.domains.models import MailboxAccess
@@ -23,6 +24,7 @@ from facteur.mail.services.sharing import thread_share
 from facteur.search import opensearch_index
 from facteur.search.backends import backend
 from facteur.search.backends.base import SearchTimeout, Segment
+from facteur.search.models import ReindexChange, ReindexRun
 from facteur.search.opensearch_index import BulkError
 from facteur.search.selectors import threads_search
 from facteur.users.services import user_create
@@ -501,11 +503,65 @@ def test_reindex_fills_a_new_index_then_swaps_the_alias(fake, box, capsys):
         {"add": {"index": new, "alias": ALIAS}},
     ]}  # fmt: skip
     assert fake.aliases[ALIAS] == {new} and set(fake.indices) == {new}
-    # Messages written since the start go again through the alias (here: all three).
-    assert all(r.path == f"/{ALIAS}/_bulk" for r in late)
+    assert late == []  # nothing changed during the copy: nothing to write again
     err = capsys.readouterr()
     assert "indexed 3/3 messages" in err.err
     assert f"{ALIAS} now names {new}." in err.out
+
+
+def test_changes_made_during_the_copy_reach_the_new_index(
+    fake, owner, box, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    read, labelled, deleted = (
+        committed(capture, lambda n=n: deliver(box.address, subject=f"Message {n}"))
+        for n in range(3)
+    )
+    label = label_create(mailbox_id=box.pk, name="Clients")
+    arrived = []
+
+    def meanwhile(done, total):
+        """After the copy of every message, before the swap: none of these touch
+        updated_at but the new message, and the copy already holds the old states."""
+        if done < total or arrived:
+            return
+        committed(capture, lambda: messages_set_flag(
+            user_id=owner.pk, message_ids=[read.pk], flag="unread", value=False))  # fmt: skip
+        committed(capture, lambda: label_add_threads(label=label, thread_ids=[labelled.thread_id]))
+        committed(capture, lambda: messages_delete(message_ids=[deleted.pk]))
+        arrived.append(committed(capture, lambda: deliver(box.address, subject="Late")))
+
+    new = opensearch_index.reindex(meanwhile)
+
+    documents = fake.indices[new]
+    assert sorted(documents) == sorted(str(m.pk) for m in (read, labelled, arrived[0]))
+    assert documents[str(read.pk)]["unread_by"] == []
+    assert documents[str(labelled.pk)]["labels"] == [str(label.pk)]
+    assert documents[str(arrived[0].pk)]["subject"] == "Late"
+    assert not ReindexRun.objects.exists() and not ReindexChange.objects.exists()
+
+
+def test_a_write_outside_a_reindex_records_nothing(
+    fake, owner, box, django_capture_on_commit_callbacks
+):
+    committed(django_capture_on_commit_callbacks, lambda: deliver(box.address, subject="Seul"))
+    assert fake.calls("POST", "/_bulk")
+    assert not ReindexChange.objects.exists()
+
+
+def test_one_reindex_at_a_time(fake, box, capsys):
+    from facteur.cli.main import run_noun
+
+    other = connections.create_connection("default")  # another session, as another process
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [opensearch_index._REINDEX_LOCK])
+        fake.requests.clear()
+        assert run_noun("search", ["reindex"]) == 2
+        assert "Another reindex is running" in capsys.readouterr().err
+        assert fake.requests == []
+    finally:
+        other.close()
 
 
 def test_reindex_without_opensearch_is_refused(db, capsys):

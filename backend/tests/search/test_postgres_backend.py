@@ -10,11 +10,16 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
+from facteur.domains.services import access_grant, mailbox_create
 from facteur.mail.models import Label, Message
 from facteur.mail.services.drafts import DraftFields, draft_create, draft_update
 from facteur.mail.services.flags import messages_set_flag
 from facteur.mail.services.labels import label_add_threads
+from facteur.search.backends import postgres
+from facteur.search.backends.base import Scope
 from facteur.search.models import MessageDocument
+from facteur.search.query import parse
+from facteur.search.services import search_index_messages
 from tests.search.conftest import deliver, subjects
 
 
@@ -184,3 +189,62 @@ def test_the_index_has_the_four_weights(box, mail):
             [message.pk],
         )
         assert cursor.fetchone() == (True, True, True, True, False)
+
+
+@pytest.fixture
+def second(owner, box):
+    mailbox = mailbox_create(domain=box.domain, local_part="paul", display_name="Paul")
+    access_grant(mailbox=mailbox, user=owner, role="admin")
+    return mailbox
+
+
+@pytest.mark.parametrize("walk_up_to", [postgres.NEWEST_FIRST_MAX_MAILBOXES, 1])
+def test_queries_without_words_find_the_newest_matches_across_mailboxes(
+    owner, box, second, monkeypatch, walk_up_to
+):
+    """Read newest first (up to walk_up_to mailboxes) or through the GIN index beyond:
+    the same threads, newest first, the folder conditions applied before the cut."""
+    monkeypatch.setattr(postgres, "NEWEST_FIRST_MAX_MAILBOXES", walk_up_to)
+    deliver(box.address, subject="A1", attachment="a1.pdf")
+    deliver(second.address, subject="B1", attachment="b1.pdf")
+    deliver(box.address, subject="A2")
+    deliver(second.address, subject="B2", attachment="b2.pdf")
+    trashed = deliver(box.address, subject="A3", attachment="a3.pdf")
+    messages_set_flag(user_id=owner.pk, message_ids=[trashed.pk], flag="trashed", value=True)
+
+    assert subjects(owner, [box, second], "has:attachment") == ["B2", "B1", "A1"]
+    assert subjects(owner, [box, second], "has:attachment in:trash") == ["A3"]
+    assert subjects(owner, [box], "-has:attachment") == ["A2"]
+    monkeypatch.setattr(postgres, "CANDIDATES", 2)  # the newest two matches, trash aside
+    assert subjects(owner, [box, second], "has:attachment") == ["B2", "B1"]
+
+
+@pytest.mark.parametrize(
+    ("text", "newest_first"),
+    [
+        ("has:attachment", True),
+        ("after:2025-01-01 before:2025-02-01", True),
+        ("in:sent is:unread", True),
+        ("from:me", True),
+        ("", True),
+        ("budget has:attachment", False),  # the words' GIN index finds few
+        ("-budget", False),
+        ("from:bob", False),
+        ("filename:pdf", False),
+        ("label:clients", False),  # few threads: the planner starts from the labels
+    ],
+)
+def test_which_queries_read_the_scope_newest_first(owner, box, text, newest_first):
+    compiler = postgres._Compiler(Scope(user_id=owner.pk, mailbox_ids=[str(box.pk)]))
+    compiler.statement(parse(text), offset=0, limit=10)
+    assert compiler.newest is newest_first
+
+
+def test_the_document_copies_the_attachment_flag(box, mail):
+    copied = dict(MessageDocument.objects.values_list("message_id", "has_attachments"))
+    assert copied == dict(Message.objects.values_list("id", "has_attachments"))
+    assert sum(copied.values()) == 1
+    invoice = Message.objects.get(subject="Invoice")
+    Message.objects.filter(pk=invoice.pk).update(has_attachments=False)
+    search_index_messages(message_ids=[invoice.pk])
+    assert not MessageDocument.objects.get(message_id=invoice.pk).has_attachments

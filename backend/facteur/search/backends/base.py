@@ -70,6 +70,9 @@ class SearchBackend(ABC):
     def threads_changed(self, thread_ids: Sequence[object]) -> None:  # noqa: B027 - optional
         """Labels of these threads changed."""
 
+    def mailbox_deleted(self, mailbox_id: object) -> None:  # noqa: B027 - optional
+        """This mailbox is being deleted with all its mail (called before the delete)."""
+
     @abstractmethod
     def search(self, *, tree: Node | None, scope: Scope, offset: int, limit: int) -> Results:
         """Threads matching ``tree`` (None: every message in scope) within ``scope``,

@@ -28,6 +28,7 @@ from facteur.search.backends.base import Hit, Results, Scope, SearchBackend, Sea
 
 RECENCY = {"origin": "now", "scale": "30d", "decay": 0.5}  # as backends.postgres
 EXCERPT = 200  # characters of body around the first match
+DELETE_TASK_SIZE = 20 * opensearch_index.BATCH  # message ids per task when a mailbox goes
 _SUBJECTS = ("subject", "subject.fr", "subject.en")
 _BODIES = ("body", "body.fr", "body.en")
 _CONTENT = ("content", "content.fr", "content.en")  # a word matches in any analyser
@@ -76,6 +77,21 @@ class OpenSearchBackend(SearchBackend):
 
     # Deleted messages have no document to build: the same task deletes theirs.
     messages_deleted = messages_changed
+
+    def mailbox_deleted(self, mailbox_id: object) -> None:
+        """The messages are deleted by cascade, without messages_deleted: their ids are read
+        now, before the delete, and the same task deletes their documents after the commit
+        (in tasks of a bounded size: a mailbox may hold a million messages)."""
+        from facteur.search.tasks import search_write_messages
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id::text FROM mail_message WHERE mailbox_id = %s", [str(mailbox_id)]
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+        for at in range(0, len(ids), DELETE_TASK_SIZE):
+            chunk = ids[at : at + DELETE_TASK_SIZE]
+            transaction.on_commit(lambda chunk=chunk: search_write_messages.delay(chunk))
 
     def threads_changed(self, thread_ids: Sequence[object]) -> None:
         from facteur.search.tasks import search_write_threads

@@ -39,6 +39,9 @@ from facteur.search.extraction import SOURCE_SQL
 # a query matching more shows the best of these and must narrow to reach older mail.
 CANDIDATES = 300
 RECENCY_DAYS = 30  # a message this old keeps half its recency bonus
+# Beyond this many mailboxes, a query without words goes through the GIN index too:
+# one branch per mailbox makes the statement's planning grow with the scope.
+NEWEST_FIRST_MAX_MAILBOXES = 200
 HEADLINE_CHARS = 5_000  # of the body searched for an excerpt around a match
 # For this transaction only: the time limit, and plans that go through the GIN index and
 # fetch messages by key. The planner's estimate of "@@" on compressed documents is too
@@ -51,8 +54,10 @@ _SETTINGS = (
 _LEXEME = re.compile(r"'((?:[^']|'')*)'")  # a lexeme in a tsquery's text form
 
 INDEX_SQL = f"""
-INSERT INTO search_messagedocument (message_id, mailbox_id, received_at, document)
+INSERT INTO search_messagedocument (message_id, mailbox_id, received_at, has_attachments,
+    document)
 SELECT x.message_id, x.mailbox_id, x.received_at,
+    (SELECT m.has_attachments FROM mail_message m WHERE m.id = x.message_id),
     setweight(facteur_search_vector(x.subject), 'A')
     || setweight(to_tsvector('facteur_simple', x.participants), 'B')
     || setweight(to_tsvector('facteur_french', x.body) || to_tsvector('facteur_english', x.body),
@@ -61,7 +66,8 @@ SELECT x.message_id, x.mailbox_id, x.received_at,
     || array_to_tsvector(ARRAY['#' || x.mailbox_id::text])
 FROM ({SOURCE_SQL}) x
 ON CONFLICT (message_id) DO UPDATE
-SET received_at = EXCLUDED.received_at, document = EXCLUDED.document
+SET received_at = EXCLUDED.received_at, has_attachments = EXCLUDED.has_attachments,
+    document = EXCLUDED.document
 """
 
 # Folders as conditions on a message, as the thread list counts them (mail.services.threads).
@@ -96,6 +102,9 @@ class PostgresBackend(SearchBackend):
             with transaction.atomic(), connection.cursor() as cursor:
                 timeout = f"{settings.FACTEUR_SEARCH_TIMEOUT_MS}ms"
                 cursor.execute(_SETTINGS, [timeout])
+                if compiler.newest:
+                    # Bitmap scans read a whole mailbox to sort it; the index is in order.
+                    cursor.execute("SELECT set_config('enable_bitmapscan', 'off', true)")
                 cursor.execute(sql, compiler.params)
                 rows = cursor.fetchall()
                 texts = _highlights(cursor, compiler, [r[1] for r in rows[:limit]])
@@ -139,12 +148,15 @@ class _Compiler:
         }
         self.count = 0
         self.rank_query: str | None = None  # the positive text terms, OR-ed
+        self.newest = False  # read the scope newest first (see newest_first)
 
     def mailboxes(self) -> str:
         """The caller's mailboxes: as lexemes of the document (one index scan with the
         words), and as ids, which decide (the lexemes only make it fast)."""
         lexemes = " | ".join(f"'#{box}'" for box in self.params["boxes"])
-        ids = "d.mailbox_id = ANY(%(boxes)s::uuid[])"
+        # Written so that the planner does not also read the (mailbox, date) btree index
+        # for it: the lexemes already narrow the GIN scan to these mailboxes.
+        ids = "coalesce(d.mailbox_id = ANY(%(boxes)s::uuid[]), FALSE)"
         return f"d.document @@ {self.param(lexemes)}::tsquery AND {ids}"
 
     def param(self, value: object) -> str:
@@ -169,7 +181,24 @@ class _Compiler:
             FROM search_messagedocument d JOIN mail_message m ON m.id = d.message_id
             WHERE {scope} AND ({where})
         """
-        own = matches.format(scope=self.mailboxes(), where=where)
+        self.newest = self.newest_first(tree)
+        if self.newest:
+            # Each mailbox's documents newest first (btree), merged by date, joined to
+            # their messages until CANDIDATES match: the scope is not read whole. Each
+            # branch is ordered itself: only then does the planner merge rather than sort.
+            boxes = " UNION ALL ".join(
+                f"(SELECT * FROM search_messagedocument WHERE mailbox_id = {self.param(b)}::uuid"
+                " ORDER BY received_at DESC)"
+                for b in dict.fromkeys(self.params["boxes"])
+            )
+            own = f"""(
+                SELECT m.thread_id, m.id, d.received_at, d.document
+                FROM ({boxes}) d JOIN mail_message m ON m.id = d.message_id
+                WHERE {where}
+                ORDER BY d.received_at DESC LIMIT {CANDIDATES}
+            )"""
+        else:
+            own = matches.format(scope=self.mailboxes(), where=where)
         shared = matches.format(
             scope="m.thread_id IN (SELECT ta.thread_id FROM mail_threadaccess ta"
             " WHERE ta.mailbox_id = ANY(%(boxes)s::uuid[]))"
@@ -190,6 +219,15 @@ class _Compiler:
         ORDER BY max(r.score) DESC, max(r.received_at) DESC, r.thread_id
         LIMIT {int(limit)} OFFSET {int(offset)}
         """
+
+    def newest_first(self, tree: s.Node | None) -> bool:
+        """Whether to read the scope newest first rather than through the GIN index: for
+        queries with no condition on the document's text (``has:attachment``, dates,
+        folders, labels...). Through the GIN index they read every document of the
+        scope, and every message for its flags, to keep the newest few hundred."""
+        if len(self.params["boxes"]) > NEWEST_FIRST_MAX_MAILBOXES:
+            return False
+        return tree is None or not any(_selective(n) for n in s.walk(tree))
 
     # -- conditions --------------------------------------------------------------
 
@@ -267,7 +305,7 @@ class _Compiler:
             )
             return unread if node.state is s.State.UNREAD else f"NOT {unread}"
         if isinstance(node, s.HasAttachment):
-            return "m.has_attachments"
+            return "d.has_attachments"  # copied: the partial index answers it
         if isinstance(node, s.Received):
             return self.received(node)
         if isinstance(node, s.Size):
@@ -307,6 +345,14 @@ class _Compiler:
                 self.find_ranked(child, found, negated=negated)
         elif isinstance(node, s.Words | s.Subject) and not negated:
             found.append(self.tsquery(node))
+
+
+def _selective(node: s.Node) -> bool:
+    """A condition that the planner best starts from (the GIN index, the thread's labels)
+    rather than reading the scope newest first: it matches few messages."""
+    if isinstance(node, s.Person):
+        return node.text.lower() not in _ME
+    return isinstance(node, s.Words | s.Subject | s.Filename | s.LabelName | s.LabelId)
 
 
 def _escape_like(text: str) -> str:

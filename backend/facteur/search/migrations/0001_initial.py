@@ -60,16 +60,6 @@ DROP TEXT SEARCH CONFIGURATION facteur_simple;
 """
 
 
-def index_existing(apps, schema_editor):
-    from facteur.search.backends.postgres import INDEX_SQL
-
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute("SELECT array_agg(id) FROM mail_message")
-        ids = cursor.fetchone()[0] or []
-        for start in range(0, len(ids), 1000):
-            cursor.execute(INDEX_SQL, {"ids": [str(i) for i in ids[start : start + 1000]]})
-
-
 class Migration(migrations.Migration):
     initial = True
 
@@ -114,5 +104,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.RunPython(index_existing, migrations.RunPython.noop),
+        # Existing mail is indexed by 0003_newest_first, once the table has all its columns.
     ]

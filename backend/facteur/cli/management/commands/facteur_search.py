@@ -2,7 +2,8 @@
 
 A new versioned index is filled from the database (progress on stderr), then the
 alias searches go through is moved to it in one step and the old index deleted
-(``search.opensearch_index.reindex``). The PostgreSQL backend keeps its index in
+(``search.opensearch_index.reindex``); changes made meanwhile are recorded and
+written again after the swap. The PostgreSQL backend keeps its index in
 the same transaction as the mail: it has nothing to rebuild.
 """
 
@@ -31,7 +32,10 @@ def reindex(options: dict[str, Any]) -> Output:
             sys.stderr.write("\n")
         sys.stderr.flush()
 
-    index = opensearch_index.reindex(progress)
+    try:
+        index = opensearch_index.reindex(progress)
+    except opensearch_index.ReindexRunning as exc:
+        raise Refused(str(exc)) from None
     alias = opensearch_index.alias()
     return Output({"index": index, "alias": alias}, text=f"{alias} now names {index}.")
 
