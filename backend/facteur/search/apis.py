@@ -9,7 +9,7 @@ from rest_framework.exceptions import APIException, ValidationError
 
 from facteur.mail.models import Thread
 from facteur.search import syntax as s
-from facteur.search.backends.base import SearchTimeout
+from facteur.search.backends.base import SearchTimeout, SearchUnavailable
 from facteur.search.query import QueryError
 from facteur.search.selectors import threads_search
 from facteur.search.serializers import SearchMatchSerializer
@@ -21,6 +21,12 @@ class SearchTooSlow(APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "The search took too long; make it more precise (add words or a date)."
     default_code = "search_timeout"
+
+
+class SearchDown(APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "Search is unavailable for the moment; try again in a few minutes."
+    default_code = "search_unavailable"
 
 
 def list_filters(query: dict[str, Any]) -> list[s.Node]:
@@ -58,6 +64,8 @@ def search_page(
         raise ValidationError({"search": [str(exc)]}) from None
     except SearchTimeout:
         raise SearchTooSlow() from None
+    except SearchUnavailable:
+        raise SearchDown() from None
     page = [
         (
             hit.thread_id,

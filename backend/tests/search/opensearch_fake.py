@@ -99,6 +99,11 @@ class FakeOpenSearch:
         if len(parts) == 2 and parts[1] == "_bulk":
             return 200, self.bulk(parts[0], r)
         if len(parts) == 2 and parts[1] == "_search":
+            if not self.resolve(parts[0]):
+                return 404, {
+                    "error": {"type": "index_not_found_exception", "index": parts[0]},
+                    "status": 404,
+                }
             time.sleep(self.search_delay)
             hits = self.search_answer
             return 200, {

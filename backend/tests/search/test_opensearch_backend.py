@@ -23,7 +23,7 @@ from facteur.mail.services.labels import label_add_threads, label_create
 from facteur.mail.services.sharing import thread_share
 from facteur.search import opensearch_index
 from facteur.search.backends import backend
-from facteur.search.backends.base import SearchTimeout, Segment
+from facteur.search.backends.base import SearchTimeout, SearchUnavailable, Segment
 from facteur.search.models import ReindexChange, ReindexRun
 from facteur.search.opensearch_index import BulkError
 from facteur.search.selectors import threads_search
@@ -611,3 +611,22 @@ def test_the_backend_needs_its_url_and_reads_credentials_from_files(tmp_path):
     assert loaded.stdout.split() == ["https://search.example:9200", "facteur", "s3cret"], (
         loaded.stderr
     )
+
+
+def test_no_index_behind_the_alias_is_a_503_that_says_nothing_inside(fake, world, caplog):
+    # A new installation switched to OpenSearch before its first reindex.
+    fake.aliases.clear()
+    fake.indices.clear()
+    response = world.client("editor").get("/api/v1.0/threads/", {"search": "facture"})
+    assert response.status_code == 503
+    assert "unavailable" in response.json()["detail"]
+    assert "reindex" in caplog.text and "facture" not in caplog.text
+
+
+def test_an_unreachable_search_service_is_a_503(fake, world):
+    fake.stop()
+    response = world.client("editor").get("/api/v1.0/threads/", {"search": "facture"})
+    assert response.status_code == 503
+    assert "unavailable" in response.json()["detail"]
+    with pytest.raises(SearchUnavailable):
+        search(world.users["editor"], [world.mailbox], "facture")

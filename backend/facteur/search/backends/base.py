@@ -21,6 +21,11 @@ class SearchTimeout(Exception):
     """The backend gave up on a query that cost too much (the API answers 503)."""
 
 
+class SearchUnavailable(Exception):
+    """The search service cannot answer now: unreachable, failing, or its index not made
+    yet (the API answers 503; the reason is logged for the operators, not shown)."""
+
+
 @dataclass(frozen=True)
 class Scope:
     """Who searches, and where: ``mailbox_ids`` are mailboxes the user has access to

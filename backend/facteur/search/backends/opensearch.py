@@ -11,6 +11,7 @@ and highlights between per-request marks, cut here into plain-text segments.
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from collections.abc import Sequence
@@ -20,12 +21,21 @@ from uuid import UUID
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
-from opensearchpy import ConnectionTimeout
+from opensearchpy import ConnectionTimeout, NotFoundError, TransportError
 
 from facteur.search import opensearch_index
 from facteur.search import syntax as s
-from facteur.search.backends.base import Hit, Results, Scope, SearchBackend, SearchTimeout, Segment
+from facteur.search.backends.base import (
+    Hit,
+    Results,
+    Scope,
+    SearchBackend,
+    SearchTimeout,
+    SearchUnavailable,
+    Segment,
+)
 
+logger = logging.getLogger(__name__)
 RECENCY = {"origin": "now", "scale": "30d", "decay": 0.5}  # as backends.postgres
 EXCERPT = 200  # characters of body around the first match
 DELETE_TASK_SIZE = 20 * opensearch_index.BATCH  # message ids per task when a mailbox goes
@@ -109,6 +119,16 @@ class OpenSearchBackend(SearchBackend):
             )
         except ConnectionTimeout as exc:
             raise SearchTimeout from exc
+        except NotFoundError as exc:
+            logger.warning(
+                "search: no index behind %s (run `facteur-admin search reindex`)",
+                opensearch_index.alias(),
+            )
+            raise SearchUnavailable("no search index yet") from exc
+        except TransportError as exc:  # unreachable (ConnectionError), 5xx, refused
+            # The status and the error type only: a reason may quote the searched words.
+            logger.warning("search: OpenSearch answered %s %s", exc.status_code, exc.error)
+            raise SearchUnavailable("the search service did not answer") from exc
         if answer.get("timed_out"):
             raise SearchTimeout
         found = answer["hits"]["hits"]
