@@ -24,7 +24,7 @@ from facteur.mail.services.sharing import thread_share
 from facteur.search import opensearch_index
 from facteur.search.backends import backend
 from facteur.search.backends.base import SearchTimeout, SearchUnavailable, Segment
-from facteur.search.models import ReindexChange, ReindexRun
+from facteur.search.models import MessageDocument, ReindexChange, ReindexRun
 from facteur.search.opensearch_index import BulkError
 from facteur.search.selectors import threads_search
 from facteur.users.services import user_create
@@ -564,11 +564,28 @@ def test_one_reindex_at_a_time(fake, box, capsys):
         other.close()
 
 
-def test_reindex_without_opensearch_is_refused(db, capsys):
+def test_reindex_with_postgres_writes_the_documents_opensearch_left_out(
+    fake, owner, box, settings, capsys, monkeypatch
+):
+    """The way back: mail stored while OpenSearch was the backend has no PostgreSQL
+    document until the reindex writes them (here over several batches)."""
     from facteur.cli.main import run_noun
+    from facteur.search.backends import postgres
 
-    assert run_noun("search", ["reindex"]) == 2
-    assert "nothing to rebuild" in capsys.readouterr().err
+    for n in range(5):
+        deliver(box.address, subject=f"Retour {n}")
+    assert not MessageDocument.objects.exists()
+    settings.FACTEUR_SEARCH_BACKEND = "postgres"
+    backend.cache_clear()
+    monkeypatch.setattr(postgres, "REBUILD_BATCH", 2)
+
+    assert run_noun("search", ["reindex"]) == 0
+    out = capsys.readouterr()
+    assert "5 messages indexed in PostgreSQL" in out.out and "indexed 5/5" in out.err
+    assert MessageDocument.objects.count() == 5
+    assert len(search(owner, [box], "retour").hits) == 5
+    assert run_noun("search", ["reindex"]) == 0  # again: the same documents, no duplicates
+    assert MessageDocument.objects.count() == 5
 
 
 # -- settings ------------------------------------------------------------------------

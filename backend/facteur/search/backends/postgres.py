@@ -22,7 +22,7 @@ made in Python (``search.highlight``) for the page's messages only.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, time
 
 import psycopg.errors
@@ -88,6 +88,32 @@ _PLACES = {
 }
 _KINDS = {s.Party.TO: ["to", "cc", "bcc"], s.Party.CC: ["cc"], s.Party.BCC: ["bcc"]}
 _ME = {"me", "moi"}
+
+
+REBUILD_BATCH = 1000  # messages per statement and transaction
+
+
+def rebuild(progress: Callable[[int, int], None] | None = None) -> int:
+    """Write every message's document again, a batch per transaction (in id order, so
+    that mail arriving meanwhile is indexed by its own transaction or by a later batch):
+    the way back from OpenSearch, which leaves these documents unwritten. How many."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM mail_message")
+        total, done, last = cursor.fetchone()[0], 0, None
+        while True:
+            cursor.execute(
+                "SELECT id FROM mail_message WHERE %(last)s::uuid IS NULL OR id > %(last)s"
+                " ORDER BY id LIMIT %(n)s",
+                {"last": last, "n": REBUILD_BATCH},
+            )
+            ids = [str(row[0]) for row in cursor.fetchall()]
+            if not ids:
+                return done
+            with transaction.atomic():
+                cursor.execute(INDEX_SQL, {"ids": ids})
+            done, last = done + len(ids), ids[-1]
+            if progress is not None:
+                progress(done, max(total, done))
 
 
 class PostgresBackend(SearchBackend):
