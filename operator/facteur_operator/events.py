@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE = 1000  # what an Event's message holds comfortably
 COMPONENT = "facteur-operator"
 QUEUE_SIZE = 1000  # Events waiting to be posted; beyond, new ones are dropped (logged)
+# Events posted at once: one at a time, a bulk apply of 10,000 Mailboxes filled the queue
+# and dropped most of theirs; a few in flight keep up and still bound the API server's load.
+SENDERS = 4
 
 
 class Poster:
@@ -33,17 +36,18 @@ class Poster:
     def __init__(self, kube: Callable[[], Kube | None]) -> None:
         self._kube = kube
         self._queue: asyncio.Queue[dict] = asyncio.Queue(QUEUE_SIZE)
-        self._task: asyncio.Task | None = None
+        self._tasks: list[asyncio.Task] = []
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="events")
+        self._tasks = [asyncio.create_task(self._run(), name=f"events {n}") for n in range(SENDERS)]
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+        self._tasks = []
 
     def put(self, event: dict) -> None:
         try:
