@@ -173,14 +173,15 @@ class MtaLoop:
                 await self._apply(kube, obj)
             self.deployed = frozenset(domains)
         ns = self.settings.namespace
-        self.ready = {}
+        ready, found_sts = {}, {}  # whole before it is seen: handlers read it between awaits
         for role in mta_objects.ROLES:
             found = await kube.get(object_path("apps/v1", STATEFULSETS, ns, role.object_name))
-            self.ready[role.object_name] = mta_objects.statefulset_readiness(
-                role.object_name, found
-            )
-            if self.ready[role.object_name][0] and role.name not in self.migrated:
-                await self._retire_deployment(kube, role, found or {})
+            found_sts[role.name] = found or {}
+            ready[role.object_name] = mta_objects.statefulset_readiness(role.object_name, found)
+        self.ready = ready
+        for role in mta_objects.ROLES:
+            if ready[role.object_name][0] and role.name not in self.migrated:
+                await self._retire_deployment(kube, role, found_sts[role.name])
         await self._update_conditions(kube, items)
 
     async def _apply(self, kube: Kube, obj: dict) -> None:
