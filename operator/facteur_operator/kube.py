@@ -134,6 +134,13 @@ class Kube:
     async def merge_patch(self, path: str, body: dict) -> dict:
         return await self._ok("PATCH", path, body, content_type="application/merge-patch+json")
 
+    async def delete(self, path: str) -> None:
+        """Deletes an object (its dependents after it, in the background); gone already is fine."""
+        status, payload = await self.request("DELETE", path, {"propagationPolicy": "Background"})
+        if status >= 300 and status != 404:
+            message = payload.get("message") if isinstance(payload, dict) else payload
+            raise KubeError(status, str(message)[:300])
+
     async def has_resource(self, api_version: str, plural: str) -> bool:
         """Whether the cluster serves ``plural`` in ``api_version`` (its CRD is installed)."""
         if api_version not in self._discovered:

@@ -4,9 +4,15 @@ MailDomain handlers only tell the loop what they saw (``observe``); when that ch
 set it knows, the loop wakes and, at most once per ``debounce_seconds`` (a start or a bulk
 apply brings hundreds of changes), lists the MailDomains once, renders the objects for the domains
 that are valid and not being deleted, and writes only the objects that differ. It reads the
-Deployments' status often while they are not available, else at each resync, and gives each
+StatefulSets' status often while they are not available, else at each resync, and gives each
 MailDomain whose MTAReady changed its new condition. At steady state: two GETs per object
 kind per resync, no write.
+
+A StatefulSet's claim template (the spool's size and StorageClass) cannot be updated: a
+change of those settings is reported in MTAReady's message and the log, never patched.
+Earlier versions ran the MTAs as Deployments (the queue in an emptyDir): once a role's
+StatefulSet is ready, that role's Deployment made by the operator is deleted (Event
+``MTAMigrated``), its pods having served mail until then.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from facteur_operator import conditions, mta_objects, specs
+from facteur_operator import conditions, events, mta_objects, specs
 from facteur_operator.conditions import Condition
 from facteur_operator.kube import Kube, KubeError, object_path
 from facteur_operator.mta_settings import MtaSettings
@@ -26,6 +32,7 @@ from facteur_operator.reconcile import ready_message
 log = logging.getLogger(__name__)
 API_VERSION = "mail.facteur.dev/v1alpha1"
 PARTS = ("DKIMReady", "DNSReady", "BackendSynced")
+STATEFULSETS, DEPLOYMENTS = "statefulsets", "deployments"
 NOT_READY_POLL_SECONDS = 2.0
 
 
@@ -81,6 +88,8 @@ class MtaLoop:
         self.deployed: frozenset[str] = frozenset()
         self.ready: dict[str, tuple[bool, str]] = {}
         self.problem = ""
+        self.drift: dict[str, str] = {}  # StatefulSet -> what cannot be changed in place
+        self.migrated: set[str] = set()  # roles known to have no Deployment left
         self.reconciles = 0  # how many times the objects were computed (tests, bench)
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
@@ -94,8 +103,12 @@ class MtaLoop:
     def condition(self, domain: str) -> Condition:
         if not self.settings.managed:
             return mta_objects.NOT_MANAGED
+        ready = {
+            name: (ok, f"{message}; {self.drift[name]}" if self.drift.get(name) else message)
+            for name, (ok, message) in self.ready.items()
+        }
         return mta_objects.condition(
-            domain, deployed=self.deployed, ready=self.ready, problem=self.problem
+            domain, deployed=self.deployed, ready=ready, problem=self.problem
         )
 
     # --- the loop -----------------------------------------------------------------------
@@ -160,13 +173,15 @@ class MtaLoop:
                 await self._apply(kube, obj)
             self.deployed = frozenset(domains)
         ns = self.settings.namespace
-        self.ready = {
-            role.object_name: mta_objects.deployment_readiness(
-                role.object_name,
-                await kube.get(object_path("apps/v1", "deployments", ns, role.object_name)),
-            )
-            for role in mta_objects.ROLES
-        }
+        ready, found_sts = {}, {}  # whole before it is seen: handlers read it between awaits
+        for role in mta_objects.ROLES:
+            found = await kube.get(object_path("apps/v1", STATEFULSETS, ns, role.object_name))
+            found_sts[role.name] = found or {}
+            ready[role.object_name] = mta_objects.statefulset_readiness(role.object_name, found)
+        self.ready = ready
+        for role in mta_objects.ROLES:
+            if ready[role.object_name][0] and role.name not in self.migrated:
+                await self._retire_deployment(kube, role, found_sts[role.name])
         await self._update_conditions(kube, items)
 
     async def _apply(self, kube: Kube, obj: dict) -> None:
@@ -177,11 +192,49 @@ class MtaLoop:
         if current is None:
             await kube.create(object_path(api_version, plural, meta["namespace"]), obj)
             log.info("created %s %s", obj["kind"], meta["name"])
+        elif plural == STATEFULSETS:
+            await self._apply_statefulset(kube, path, current, obj)
         elif not mta_objects.contains(current, obj):
             patch = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
             patch["metadata"] = {"labels": meta["labels"]}
             await kube.merge_patch(path, patch)
             log.info("updated %s %s", obj["kind"], meta["name"])
+
+    async def _apply_statefulset(self, kube: Kube, path: str, current: dict, obj: dict) -> None:
+        """Patches what may change; what may not (the claim template) is reported, once."""
+        name = obj["metadata"]["name"]
+        drift = mta_objects.immutable_drift(current, obj)
+        if drift != self.drift.get(name, ""):
+            if drift:
+                log.warning("%s", drift)
+            self.drift[name] = drift
+        if not mta_objects.mutable_part(current, obj):
+            spec = {k: v for k, v in obj["spec"].items() if k in mta_objects.MUTABLE_SPEC}
+            patch = {"metadata": {"labels": obj["metadata"]["labels"]}, "spec": spec}
+            await kube.merge_patch(path, patch)
+            log.info("updated StatefulSet %s", name)
+
+    async def _retire_deployment(self, kube: Kube, role: mta_objects.Role, sts: dict) -> None:
+        """Deletes the Deployment an earlier version ran this role as, once the
+        StatefulSet is ready to take its mail. Only the operator's own (by its label)."""
+        path = object_path("apps/v1", DEPLOYMENTS, self.settings.namespace, role.object_name)
+        found = await kube.get(path)
+        labels = ((found or {}).get("metadata") or {}).get("labels") or {}
+        if found is not None and all(labels.get(k) == v for k, v in mta_objects.MANAGED_BY.items()):
+            await kube.delete(path)
+            message = (
+                f"Deployment {role.object_name} of an earlier version deleted: StatefulSet "
+                f"{role.object_name} is ready and keeps each pod's queue on a volume"
+            )
+            log.info("%s", message)
+            events.post(sts, "MTAMigrated", message)
+        elif found is not None:
+            log.warning(
+                "Deployment %s is not the operator's (no %s label): left alone",
+                role.object_name,
+                "app.kubernetes.io/managed-by=facteur-operator",
+            )
+        self.migrated.add(role.name)
 
     async def _update_conditions(self, kube: Kube, items: list[dict]) -> None:
         now = datetime.now(UTC)

@@ -1,7 +1,12 @@
 """The Postfix MTA-in and MTA-out objects for a set of domains: ConfigMaps rendered by
-``facteur_mta.render`` (the templates of mta/), Deployments and Services. Pure: settings and
+``facteur_mta.render`` (the templates of mta/), StatefulSets and Services. Pure: settings and
 domains in, Kubernetes objects out; the same input gives the same objects, so a steady
 state writes nothing.
+
+Each pod keeps Postfix's queue (/var/spool/postfix) on a PersistentVolumeClaim of its own
+(the StatefulSet's ``spool`` claim template): a pod rolled for a new configuration, moved
+or restarted comes back as the same name on the same claim and delivers the mail it had
+deferred. An emptyDir lost it.
 
 Postfix's master refuses to run as anything but root ("the master command is reserved for
 the superuser"): its container runs as uid 0 with every capability dropped except the ones
@@ -20,7 +25,7 @@ from dataclasses import dataclass
 
 from facteur_mta import queue_metrics, render
 from facteur_operator.conditions import FALSE, TRUE, Condition
-from facteur_operator.mta_settings import MtaSettings
+from facteur_operator.mta_settings import MtaSettings, quantity_bytes
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "facteur-operator"}
 CHECKSUM = "mail.facteur.dev/config-checksum"
@@ -208,7 +213,18 @@ def _policy_container(settings: MtaSettings) -> dict:
     }
 
 
-def deployment(settings: MtaSettings, role: Role, config: dict) -> dict:
+def spool_claim(settings: MtaSettings, role: Role) -> dict:
+    """The claim template of a pod's Postfix queue (immutable once the StatefulSet exists)."""
+    spec: dict = {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": settings.spool_size}},
+    }
+    if settings.spool_storage_class:
+        spec["storageClassName"] = settings.spool_storage_class
+    return {"metadata": {"name": "spool", "labels": labels(role)}, "spec": spec}
+
+
+def statefulset(settings: MtaSettings, role: Role, config: dict) -> dict:
     config_items = [{"key": key, "path": key} for key in sorted(config["data"])]
     if "sasl-smtpd.conf" in config["data"]:
         config_items = [
@@ -220,7 +236,8 @@ def deployment(settings: MtaSettings, role: Role, config: dict) -> dict:
             "name": "config",
             "configMap": {"name": role.object_name, "items": config_items, "defaultMode": 0o444},
         },
-        {"name": "spool", "emptyDir": {}},
+        # The spool is the claim template's volume. /var/lib/postfix holds only caches
+        # (TLS sessions, PRNG state) and locks, made again at start: an emptyDir.
         {"name": "data", "emptyDir": {}},
     ]
     mounts = [
@@ -257,7 +274,7 @@ def deployment(settings: MtaSettings, role: Role, config: dict) -> dict:
     containers.append(_queue_metrics_container(settings))
     return {
         "apiVersion": "apps/v1",
-        "kind": "Deployment",
+        "kind": "StatefulSet",
         "metadata": {
             "name": role.object_name,
             "namespace": settings.namespace,
@@ -266,11 +283,15 @@ def deployment(settings: MtaSettings, role: Role, config: dict) -> dict:
         "spec": {
             "replicas": settings.in_replicas if role is IN else settings.out_replicas,
             "selector": {"matchLabels": labels(role)},
-            # A new pod is up before an old one goes: mail is accepted throughout a roll.
-            "strategy": {
-                "type": "RollingUpdate",
-                "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
-            },
+            "serviceName": role.object_name,
+            # The pods do not depend on one another: Parallel starts (or stops) them all at
+            # once, so one pod stuck Pending (its volume's zone full) does not hold back the
+            # others as OrderedReady would. Rolls are one pod at a time either way.
+            "podManagementPolicy": "Parallel",
+            # A pod is replaced only once the one before it is ready again: with two or
+            # more replicas, mail is accepted throughout a roll. A pod cannot be surged
+            # here (its claim is its own), so a single replica is down for its restart.
+            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}},
             "template": {
                 "metadata": {
                     "labels": labels(role),
@@ -286,6 +307,7 @@ def deployment(settings: MtaSettings, role: Role, config: dict) -> dict:
                     "volumes": volumes,
                 },
             },
+            "volumeClaimTemplates": [spool_claim(settings, role)],
         },
     }
 
@@ -320,17 +342,17 @@ def service(settings: MtaSettings, role: Role) -> dict:
 
 
 def desired(settings: MtaSettings, domains: list[str]) -> list[dict]:
-    """Every MTA object for ``domains`` (sorted): ConfigMap, Deployment, Service per role."""
+    """Every MTA object for ``domains`` (sorted): ConfigMap, StatefulSet, Service per role."""
     objects = []
     for role in ROLES:
         config = config_map(settings, role, domains)
-        objects += [config, deployment(settings, role, config), service(settings, role)]
+        objects += [config, statefulset(settings, role, config), service(settings, role)]
     return objects
 
 
 def contains(current: object, wanted: object) -> bool:
     """Whether ``current`` already says everything ``wanted`` says. The apiserver fills
-    defaults (a Deployment's dnsPolicy, a Service's clusterIP...): those are not ours to
+    defaults (a pod template's dnsPolicy, a Service's clusterIP...): those are not ours to
     compare, or a steady state would write at every reconcile."""
     if isinstance(wanted, dict):
         return isinstance(current, dict) and all(
@@ -345,8 +367,69 @@ def contains(current: object, wanted: object) -> bool:
     return current == wanted
 
 
-def deployment_readiness(name: str, found: dict | None) -> tuple[bool, str]:
-    """Whether a Deployment runs its current template on every replica it wants."""
+# What the API server lets change in a StatefulSet's spec; the rest it refuses to update.
+MUTABLE_SPEC = ("replicas", "template", "updateStrategy", "minReadySeconds")
+
+
+def _same_claims(current: list, wanted: list) -> bool:
+    """Whether the live claim templates are the wanted ones; sizes by value (stored canonical)."""
+    if len(current) != len(wanted):
+        return False
+    for have, want in zip(current, wanted, strict=True):
+        have_spec, want_spec = have.get("spec") or {}, want["spec"]
+        have_size = ((have_spec.get("resources") or {}).get("requests") or {}).get("storage")
+        want_size = want_spec["resources"]["requests"]["storage"]
+        if (have.get("metadata") or {}).get("name") != want["metadata"]["name"]:
+            return False
+        if have_spec.get("storageClassName") != want_spec.get("storageClassName"):
+            return False
+        if have_spec.get("accessModes") != want_spec["accessModes"]:
+            return False
+        if quantity_bytes(str(have_size or "")) != quantity_bytes(want_size):
+            return False
+    return True
+
+
+def _claims_text(claims: list) -> str:
+    def one(claim: dict) -> str:
+        spec = claim.get("spec") or {}
+        size = ((spec.get("resources") or {}).get("requests") or {}).get("storage", "?")
+        return f"{size} of class {spec.get('storageClassName') or '(default)'}"
+
+    return ", ".join(one(c) for c in claims) or "none"
+
+
+def immutable_drift(current: dict, wanted: dict) -> str:
+    """What the live StatefulSet says otherwise than ``wanted`` in the fields the API server
+    will not update (the spool's claim template: its size or StorageClass); empty when none.
+    Not patched: the StatefulSet is deleted with --cascade=orphan, then made again."""
+    have, want = current.get("spec") or {}, wanted["spec"]
+    name = wanted["metadata"]["name"]
+    if not _same_claims(have.get("volumeClaimTemplates") or [], want["volumeClaimTemplates"]):
+        return (
+            f"{name}: spool claim is {_claims_text(have.get('volumeClaimTemplates') or [])}, "
+            f"the settings want {_claims_text(want['volumeClaimTemplates'])}; a StatefulSet's "
+            f"claim template cannot change: delete it with "
+            f"'kubectl delete statefulset {name} --cascade=orphan' to apply it"
+        )
+    for field in ("selector", "serviceName", "podManagementPolicy"):
+        if not contains(have.get(field), want[field]):
+            return f"{name}: spec.{field} cannot change: delete it with --cascade=orphan"
+    return ""
+
+
+def mutable_part(current: dict, wanted: dict) -> bool:
+    """Whether the live StatefulSet already has everything ``wanted`` says that can change."""
+    want = {k: v for k, v in wanted["spec"].items() if k in MUTABLE_SPEC}
+    return contains(current.get("metadata"), {"labels": wanted["metadata"]["labels"]}) and (
+        contains(current.get("spec"), want)
+    )
+
+
+def statefulset_readiness(name: str, found: dict | None) -> tuple[bool, str]:
+    """Whether a StatefulSet runs its current template on every replica it wants, as its
+    controller reports it: the latest generation seen, every replica ready (available when
+    the cluster counts it) and updated, the update revision become the current one."""
     if found is None:
         return False, f"{name}: not created yet"
     want = int((found.get("spec") or {}).get("replicas", 1))
@@ -354,10 +437,14 @@ def deployment_readiness(name: str, found: dict | None) -> tuple[bool, str]:
     generation = (found.get("metadata") or {}).get("generation")
     if generation is not None and int(status.get("observedGeneration") or 0) < int(generation):
         return False, f"{name}: rolling out"
-    available = int(status.get("availableReplicas") or 0)
+    key = "availableReplicas" if "availableReplicas" in status else "readyReplicas"
+    available = int(status.get(key) or 0)
     updated = int(status.get("updatedReplicas") or 0)
     if available < want or updated < want:
         return False, f"{name}: {available}/{want} replicas available, {updated}/{want} updated"
+    current, update = status.get("currentRevision"), status.get("updateRevision")
+    if want and current and update and current != update:
+        return False, f"{name}: rolling out revision {update}"
     return True, f"{name}: {available}/{want} replicas available"
 
 
@@ -373,7 +460,7 @@ def condition(
         )
     messages = "; ".join(ready[r.object_name][1] for r in ROLES if r.object_name in ready)
     if len(ready) < len(ROLES) or not all(ok for ok, _ in ready.values()):
-        return Condition("MTAReady", FALSE, "DeploymentUnavailable", messages)
+        return Condition("MTAReady", FALSE, "MTAUnavailable", messages)
     return Condition("MTAReady", TRUE, "Available", messages)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -68,10 +69,51 @@ def _count(env: Mapping[str, str], key: str, default: int) -> int:
     return int(raw)
 
 
+# A Kubernetes resource quantity (k8s.io/apimachinery resource.Quantity): a decimal number,
+# then a binary (Ki...Ei), decimal (k, M...E, m) or exponent (e3, E6) suffix.
+_QUANTITY = re.compile(
+    r"(?P<number>[+-]?(?:\d+\.?\d*|\.\d+))"
+    r"(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E|[eE][+-]?\d+)?"
+)
+_BINARY = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
+_DECIMAL = {"m": -3, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
+
+
+def quantity_bytes(text: str) -> float | None:
+    """The value of a Kubernetes quantity ("1Gi", "500M", "1e9"), None when it is not one.
+    The apiserver stores a quantity in its canonical form ("1024Mi" comes back "1Gi"):
+    compare values, not strings."""
+    match = _QUANTITY.fullmatch(text.strip())
+    if not match:
+        return None
+    number, suffix = float(match["number"]), match["suffix"] or ""
+    if suffix in _BINARY:
+        return number * 1024 ** _BINARY[suffix]
+    if suffix in _DECIMAL:
+        return number * 10 ** _DECIMAL[suffix]
+    return number * 10 ** int(suffix[1:]) if suffix else number
+
+
+def _size(env: Mapping[str, str], key: str, default: str) -> str:
+    raw = env.get(key, "").strip() or default
+    value = quantity_bytes(raw)
+    if value is None or value <= 0:
+        raise SettingError(f"{key} must be a positive Kubernetes quantity like 1Gi, got {raw!r}")
+    return raw
+
+
+def _name(env: Mapping[str, str], key: str) -> str:
+    """An object name (a StorageClass's: a DNS subdomain), or empty."""
+    raw = env.get(key, "").strip()
+    if raw and not re.fullmatch(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?", raw):
+        raise SettingError(f"{key} must be a StorageClass name, got {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class MtaSettings:
     managed: bool  # False: Postfix is run otherwise; MTAReady is NotManaged
-    namespace: str  # where the Deployments, Services and ConfigMaps live
+    namespace: str  # where the StatefulSets, Services and ConfigMaps live
     image: str  # Postfix, facteur-mta-config and facteur-policy
     image_pull_policy: str
     in_replicas: int
@@ -94,6 +136,10 @@ class MtaSettings:
     in_service_annotations: dict[str, str] = field(default_factory=dict)
     in_source_ranges: tuple[str, ...] = ()
     in_proxy_protocol: bool = False  # the balancer sends a PROXY header (postscreen reads it)
+    # Each MTA pod's Postfix queue: a PersistentVolumeClaim of this size and StorageClass
+    # (empty: the cluster's default class).
+    spool_size: str = "1Gi"
+    spool_storage_class: str = ""
 
     @classmethod
     def from_env(
@@ -133,4 +179,6 @@ class MtaSettings:
             in_service_annotations=_annotations(env, "FACTEUR_OPERATOR_MTA_IN_SERVICE_ANNOTATIONS"),
             in_source_ranges=_cidrs(env, "FACTEUR_OPERATOR_MTA_IN_SOURCE_RANGES"),
             in_proxy_protocol=_flag(env, "FACTEUR_OPERATOR_MTA_IN_PROXY_PROTOCOL", False),
+            spool_size=_size(env, "FACTEUR_OPERATOR_MTA_SPOOL_SIZE", "1Gi"),
+            spool_storage_class=_name(env, "FACTEUR_OPERATOR_MTA_SPOOL_STORAGE_CLASS"),
         )

@@ -499,6 +499,32 @@ def test_the_operator_reads_the_charts_mta_settings_as_meant() -> None:
     assert service["spec"]["loadBalancerSourceRanges"] == ["0.0.0.0/0"]
     (mta_in, *_) = mta_objects.desired(settings, ["example.org"])
     assert "postscreen_upstream_proxy_protocol = haproxy" in mta_in["data"]["main.cf"]
+    # The queue's claims: the chart's size; no class named, the cluster's default.
+    claim = mta_objects.spool_claim(settings, mta_objects.IN)
+    assert claim["spec"]["resources"]["requests"]["storage"] == "1Gi"
+    assert "storageClassName" not in claim["spec"]
+
+
+def test_the_spool_values_reach_the_operator_and_bad_ones_are_refused() -> None:
+    from facteur_operator.mta_settings import MtaSettings
+
+    sets = ("mta.spool.size=20Gi", "mta.spool.storageClass=fast-ssd")
+    rendered = template(SCENARIOS["production"], *sets)
+    assert rendered.returncode == 0, rendered.stderr
+    (operator,) = [
+        d
+        for d in yaml.safe_load_all(rendered.stdout)
+        if d and d["kind"] == "Deployment" and d["metadata"]["name"] == "mail-facteur-operator"
+    ]
+    env = {
+        e["name"]: e.get("value")
+        for e in operator["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    settings = MtaSettings.from_env(env)
+    assert (settings.spool_size, settings.spool_storage_class) == ("20Gi", "fast-ssd")
+    for bad in ("mta.spool.size=lots", "mta.spool.storageClass=Fast SSD"):
+        refused = template(SCENARIOS["production"], bad)
+        assert refused.returncode != 0 and "spool" in refused.stderr, bad
 
 
 def test_the_operators_default_mta_image_is_the_charts() -> None:

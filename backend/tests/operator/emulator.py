@@ -4,9 +4,11 @@ the server-side fields a real apiserver fills (see docs/operator.md, "The emulat
 kmock stores objects as they are sent. The apiserver also sets ``uid``,
 ``creationTimestamp``, ``namespace`` (from the URL), ``resourceVersion`` (bumped on every
 change), ``generation`` (bumped when ``spec`` changes), a name from ``generateName``,
-answers 201 to a create and 422 when a JSON patch's ``test`` fails; a Deployment's status
-as its controller would write it once rolled out. ``ApiServer`` adds exactly that, and
-serves the CRDs of crds/ in discovery. Run it with ``running_api_server()`` in a thread of its own.
+answers 201 to a create and 422 when a JSON patch's ``test`` fails; a Deployment's or
+StatefulSet's status as its controller would write it once rolled out; 422 to an update of
+a StatefulSet's spec beyond the fields the apiserver lets change (its claim templates...).
+``ApiServer`` adds exactly that, and serves the CRDs of crds/ in discovery. Run it with
+``running_api_server()`` in a thread of its own.
 
 Scale (bench/operator.py, thousands of objects): kmock finds an object by scanning all of
 them, and matches each request against every request it ever served (its request log,
@@ -20,6 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import hashlib
+import json
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -85,8 +89,8 @@ class ApiServer(kmock.KubernetesEmulator, _MatchedAlone):
                 kind="DNSEndpoint", singular="dnsendpoint", namespaced=True, verbs=VERBS
             )
 
-    # --- the Deployment controller's part (kube-controller-manager) ---------------------
-    # No pods run here: a Deployment is rolled out the moment it is written, its status
+    # --- the Deployment and StatefulSet controllers' part (kube-controller-manager) ------
+    # No pods run here: a workload is rolled out the moment it is written, its status
     # saying every replica is updated and available. A test that needs it unavailable
     # patches its status subresource, which is left as written.
     @staticmethod
@@ -98,6 +102,28 @@ class ApiServer(kmock.KubernetesEmulator, _MatchedAlone):
                 ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas"), replicas
             ),
         }
+
+    # The StatefulSet controller's: the same, with the revisions it names after a hash of
+    # the pod template (NAME-HASH), the current one become the update one once rolled.
+    @classmethod
+    def _statefulset_rolled_out(cls, name: str, spec: dict, generation: int) -> dict:
+        template = json.dumps((spec or {}).get("template"), sort_keys=True).encode()
+        revision = f"{name}-{hashlib.sha256(template).hexdigest()[:10]}"
+        status = cls._rolled_out(spec, generation)
+        status.update(
+            currentReplicas=status["replicas"],
+            currentRevision=revision,
+            updateRevision=revision,
+            collisionCount=0,
+        )
+        return status
+
+    def _status_of(self, plural: str, name: str, spec: dict, generation: int) -> dict | None:
+        if plural == "deployments":
+            return self._rolled_out(spec, generation)
+        if plural == "statefulsets":
+            return self._statefulset_rolled_out(name, spec, generation)
+        return None
 
     def _kind(self, request: kmock.Request) -> tuple[str, str]:
         resource = request.resource
@@ -126,8 +152,9 @@ class ApiServer(kmock.KubernetesEmulator, _MatchedAlone):
             generation=1,
             creationTimestamp=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         )
-        if request.resource.plural == "deployments":
-            data["status"] = self._rolled_out(data.get("spec") or {}, 1)
+        status = self._status_of(request.resource.plural, meta["name"], data.get("spec") or {}, 1)
+        if status is not None:
+            data["status"] = status
 
     def _fill_updated(self, request: kmock.Request) -> None:
         key = (request.resource, request.namespace, request.name)
@@ -142,11 +169,16 @@ class ApiServer(kmock.KubernetesEmulator, _MatchedAlone):
         fields = {"resourceVersion": self._next_version()}
         if request.subresource is None and after.get("spec") != current.get("spec"):
             fields["generation"] = int(meta.get("generation", 1)) + 1
+            if request.resource.plural == "statefulsets":
+                _refuse_immutable_statefulset_change(request.name, current, after)
         # The parsed body is the request's own (mutable) data: the emulator applies it next.
         if isinstance(request.data, dict):
             request.data.setdefault("metadata", {}).update(fields)
-            if request.resource.plural == "deployments" and "generation" in fields:
-                request.data["status"] = self._rolled_out(after["spec"], fields["generation"])
+            status = self._status_of(
+                request.resource.plural, request.name, after.get("spec") or {}, 0
+            )
+            if status is not None and "generation" in fields:
+                request.data["status"] = {**status, "observedGeneration": fields["generation"]}
         else:
             request.data.extend(
                 {"op": "add", "path": f"/metadata/{k}", "value": v} for k, v in fields.items()
@@ -223,6 +255,33 @@ class ApiServer(kmock.KubernetesEmulator, _MatchedAlone):
         if request.action == kmock.action.CREATE and response.status == 200:
             response.set_status(201)
         return response
+
+
+# What the apiserver lets an update change in a StatefulSet's spec (apps validation).
+STATEFULSET_MUTABLE = {
+    "replicas",
+    "ordinals",
+    "template",
+    "updateStrategy",
+    "persistentVolumeClaimRetentionPolicy",
+    "minReadySeconds",
+}
+
+
+def _refuse_immutable_statefulset_change(name: str, current: dict, after: dict) -> None:
+    before, now = current.get("spec") or {}, after.get("spec") or {}
+    changed = {k for k in before.keys() | now.keys() if before.get(k) != now.get(k)}
+    if changed - STATEFULSET_MUTABLE:
+        raise kmock.KubernetesError(
+            status=422,
+            reason="Invalid",
+            message=(
+                f'StatefulSet.apps "{name}" is invalid: spec: Forbidden: updates to '
+                "statefulset spec for fields other than 'replicas', 'ordinals', 'template', "
+                "'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and "
+                "'minReadySeconds' are forbidden"
+            ),
+        )
 
 
 def _version_of(value: Any) -> int:

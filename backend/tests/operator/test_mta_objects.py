@@ -5,8 +5,10 @@ values (one renderer); the checksum on the pod template moves when the domains c
 only then; pods are hardened (Postfix's root with a short capability list, the policy
 service as nobody); the settings' Secrets, relay and service type land where they belong;
 bad settings are refused naming the variable; ``contains`` ignores the apiserver's
-defaults; Deployment readiness and MTAReady; MailDomain conditions recomputed with
-MTAReady, and Ready waiting for it only when the MTA is managed.
+defaults; each pod's queue on a claim of the set size and class, whose change is reported
+(never patched) while the rest of the StatefulSet is; StatefulSet readiness and MTAReady;
+MailDomain conditions recomputed with MTAReady, and Ready waiting for it only when the MTA
+is managed.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from facteur_mta import queue_metrics, render
 from facteur_operator import mta_objects, reconcile, specs
 from facteur_operator.conditions import FALSE, TRUE, Condition
 from facteur_operator.mta import domain_of, with_mta
-from facteur_operator.mta_settings import MtaSettings, SettingError
+from facteur_operator.mta_settings import MtaSettings, SettingError, quantity_bytes
 from tests.deploy.paths import ROOT
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -62,7 +64,7 @@ def test_the_checksum_rolls_the_pods_when_the_domains_change_only() -> None:
     same = by_kind(mta_objects.desired(settings(), ["example.org"]))
     two = by_kind(mta_objects.desired(settings(), ["example.net", "example.org"]))
     for role in ("facteur-mta-in", "facteur-mta-out"):
-        key = ("Deployment", role)
+        key = ("StatefulSet", role)
         annotation = one[key]["spec"]["template"]["metadata"]["annotations"]
         assert annotation[mta_objects.CHECKSUM] == mta_objects.checksum(one[("ConfigMap", role)])
         assert one[key] == same[key]
@@ -71,7 +73,7 @@ def test_the_checksum_rolls_the_pods_when_the_domains_change_only() -> None:
 
 def test_pods_are_hardened() -> None:
     objects = by_kind(mta_objects.desired(settings(), ["example.org"]))
-    pod = objects[("Deployment", "facteur-mta-in")]["spec"]["template"]["spec"]
+    pod = objects[("StatefulSet", "facteur-mta-in")]["spec"]["template"]["spec"]
     assert pod["securityContext"] == {"seccompProfile": {"type": "RuntimeDefault"}}
     assert pod["automountServiceAccountToken"] is False
     postfix, policy, queue = pod["containers"]
@@ -98,8 +100,74 @@ def test_pods_are_hardened() -> None:
     ]
     token = next(v for v in pod["volumes"] if v["name"] == "token")
     assert token["secret"]["secretName"] == "facteur-service-token"
-    strategy = objects[("Deployment", "facteur-mta-in")]["spec"]["strategy"]
-    assert strategy["rollingUpdate"]["maxUnavailable"] == 0
+    assert objects[("StatefulSet", "facteur-mta-in")]["spec"]["updateStrategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"partition": 0},
+    }
+
+
+def test_each_pod_keeps_its_queue_on_a_claim_of_its_own() -> None:
+    objects = by_kind(mta_objects.desired(settings(), ["example.org"]))
+    for role in ("facteur-mta-in", "facteur-mta-out"):
+        sts = objects[("StatefulSet", role)]
+        assert sts["spec"]["serviceName"] == role
+        assert ("Service", role) in objects
+        (claim,) = sts["spec"]["volumeClaimTemplates"]
+        assert claim["metadata"]["name"] == "spool"
+        assert claim["spec"] == {
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": "1Gi"}},
+        }  # no storageClassName: the cluster's default class
+        pod = sts["spec"]["template"]["spec"]
+        # The spool is the claim, not a pod volume; Postfix writes it, the exporter reads it.
+        assert "spool" not in {v["name"] for v in pod["volumes"]}
+        postfix = next(c for c in pod["containers"] if c["name"] == "postfix")
+        assert {"name": "spool", "mountPath": "/var/spool/postfix"} in postfix["volumeMounts"]
+    custom = settings(
+        FACTEUR_OPERATOR_MTA_SPOOL_SIZE="5Gi", FACTEUR_OPERATOR_MTA_SPOOL_STORAGE_CLASS="fast-ssd"
+    )
+    claim = mta_objects.spool_claim(custom, mta_objects.OUT)
+    assert claim["spec"]["resources"]["requests"]["storage"] == "5Gi"
+    assert claim["spec"]["storageClassName"] == "fast-ssd"
+
+
+def live(obj: dict, **claim_spec: object) -> dict:
+    """``obj`` as the apiserver gives it back: defaults added, the claim's size canonical."""
+    (claim,) = obj["spec"]["volumeClaimTemplates"]
+    stored = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": claim["metadata"],
+        "spec": {**claim["spec"], "volumeMode": "Filesystem", **claim_spec},
+        "status": {"phase": "Pending"},
+    }
+    spec = {**obj["spec"], "volumeClaimTemplates": [stored], "revisionHistoryLimit": 10}
+    return {**obj, "metadata": {**obj["metadata"], "uid": "u"}, "spec": spec}
+
+
+def test_a_claim_change_is_reported_not_patched() -> None:
+    wanted = mta_objects.statefulset(
+        settings(FACTEUR_OPERATOR_MTA_SPOOL_SIZE="1024Mi"), mta_objects.IN, {"data": {}}
+    )
+    # Stored as "1Gi" (canonical): the same size, nothing to say or patch.
+    same = live(wanted, resources={"requests": {"storage": "1Gi"}})
+    assert mta_objects.immutable_drift(same, wanted) == ""
+    assert mta_objects.mutable_part(same, wanted)
+    bigger = mta_objects.statefulset(
+        settings(FACTEUR_OPERATOR_MTA_SPOOL_SIZE="5Gi"), mta_objects.IN, {"data": {}}
+    )
+    drift = mta_objects.immutable_drift(same, bigger)
+    assert "spool claim is 1Gi of class (default), the settings want 5Gi" in drift
+    assert "kubectl delete statefulset facteur-mta-in --cascade=orphan" in drift
+    assert mta_objects.mutable_part(same, bigger)  # the rest needs no patch
+    classed = mta_objects.statefulset(
+        settings(FACTEUR_OPERATOR_MTA_SPOOL_STORAGE_CLASS="fast"), mta_objects.IN, {"data": {}}
+    )
+    assert "want 1Gi of class fast" in mta_objects.immutable_drift(same, classed)
+    more = mta_objects.statefulset(
+        settings(FACTEUR_OPERATOR_MTA_IN_REPLICAS="3"), mta_objects.IN, {"data": {}}
+    )
+    assert not mta_objects.mutable_part(same, more)
 
 
 def test_settings_reach_their_objects() -> None:
@@ -117,8 +185,8 @@ def test_settings_reach_their_objects() -> None:
     )
     objects = by_kind(mta_objects.desired(custom, ["example.org"]))
     assert {o["metadata"]["namespace"] for o in objects.values()} == {"mail-system"}
-    mta_in = objects[("Deployment", "facteur-mta-in")]
-    mta_out = objects[("Deployment", "facteur-mta-out")]
+    mta_in = objects[("StatefulSet", "facteur-mta-in")]
+    mta_out = objects[("StatefulSet", "facteur-mta-out")]
     assert (mta_in["spec"]["replicas"], mta_out["spec"]["replicas"]) == (3, 1)
     image = mta_in["spec"]["template"]["spec"]["containers"][0]["image"]
     assert image == "registry.example/mta:1.2"
@@ -144,24 +212,24 @@ def secret_items(deployment: dict, volume: str) -> list[dict]:
 
 def test_the_secrets_keys_are_the_charts_by_default_and_settable() -> None:
     objects = by_kind(mta_objects.desired(settings(), ["example.org"]))
-    assert secret_items(objects[("Deployment", "facteur-mta-in")], "token") == [
+    assert secret_items(objects[("StatefulSet", "facteur-mta-in")], "token") == [
         {"key": "service-token", "path": "token"}
     ]
-    assert secret_items(objects[("Deployment", "facteur-mta-out")], "sasl") == [
+    assert secret_items(objects[("StatefulSet", "facteur-mta-out")], "sasl") == [
         {"key": "relay-password", "path": "password"}
     ]
     custom = settings(
         FACTEUR_OPERATOR_MTA_TOKEN_KEY="tok", FACTEUR_OPERATOR_MTA_SASL_KEY="relay-pass"
     )
     objects = by_kind(mta_objects.desired(custom, ["example.org"]))
-    mta_in = objects[("Deployment", "facteur-mta-in")]
+    mta_in = objects[("StatefulSet", "facteur-mta-in")]
     assert secret_items(mta_in, "token") == [{"key": "tok", "path": "token"}]
     # The mounted file keeps its name: the commands reading it do not change.
     policy = mta_in["spec"]["template"]["spec"]["containers"][1]
     assert {"name": "FACTEUR_SERVICE_TOKEN_FILE", "value": "/etc/facteur/token/token"} in policy[
         "env"
     ]
-    mta_out = objects[("Deployment", "facteur-mta-out")]
+    mta_out = objects[("StatefulSet", "facteur-mta-out")]
     assert secret_items(mta_out, "sasl") == [{"key": "relay-pass", "path": "password"}]
     start = mta_out["spec"]["template"]["spec"]["containers"][0]["command"][-1]
     assert "--password-file /etc/facteur/sasl/password" in start
@@ -224,6 +292,10 @@ def test_the_default_image_names_a_version() -> None:
         ({"FACTEUR_OPERATOR_MTA_MANAGED": "maybe"}, "FACTEUR_OPERATOR_MTA_MANAGED"),
         ({"FACTEUR_OPERATOR_MTA_IN_REPLICAS": "two"}, "FACTEUR_OPERATOR_MTA_IN_REPLICAS"),
         ({"FACTEUR_OPERATOR_MTA_IN_SERVICE_TYPE": "Ingress"}, "SERVICE_TYPE"),
+        ({"FACTEUR_OPERATOR_MTA_SPOOL_SIZE": "lots"}, "FACTEUR_OPERATOR_MTA_SPOOL_SIZE"),
+        ({"FACTEUR_OPERATOR_MTA_SPOOL_SIZE": "1 GB"}, "FACTEUR_OPERATOR_MTA_SPOOL_SIZE"),
+        ({"FACTEUR_OPERATOR_MTA_SPOOL_SIZE": "0"}, "FACTEUR_OPERATOR_MTA_SPOOL_SIZE"),
+        ({"FACTEUR_OPERATOR_MTA_SPOOL_STORAGE_CLASS": "Fast SSD"}, "SPOOL_STORAGE_CLASS"),
     ],
 )
 def test_bad_settings_are_refused_by_name(env: dict[str, str], named: str) -> None:
@@ -258,27 +330,49 @@ def test_contains_ignores_what_the_apiserver_adds() -> None:
     assert not mta_objects.contains(fewer, wanted)
 
 
-def deployment(replicas: int, available: int, updated: int, observed: int = 2) -> dict:
+@pytest.mark.parametrize(
+    ("quantity", "value"),
+    [("1Gi", 2**30), ("1024Mi", 2**30), ("500M", 5e8), ("1.5Gi", 1.5 * 2**30), ("1e9", 1e9),
+     ("2E6", 2e6), ("3E", 3e18), ("100", 100), ("lots", None), ("1 Gi", None), ("Gi", None)],
+)  # fmt: skip
+def test_quantities_are_read_as_kubernetes_does(quantity: str, value: float | None) -> None:
+    assert quantity_bytes(quantity) == value
+
+
+def statefulset(
+    replicas: int, available: int, updated: int, observed: int = 2, revisions=("r2", "r2")
+) -> dict:
     return {
         "metadata": {"generation": 2},
         "spec": {"replicas": replicas},
         "status": {
             "observedGeneration": observed,
+            "readyReplicas": available,
             "availableReplicas": available,
             "updatedReplicas": updated,
+            "currentRevision": revisions[0],
+            "updateRevision": revisions[1],
         },
     }
 
 
-def test_deployment_readiness() -> None:
-    readiness = mta_objects.deployment_readiness
-    assert readiness("m", deployment(2, 2, 2)) == (True, "m: 2/2 replicas available")
-    assert readiness("m", deployment(2, 1, 2)) == (
+def test_statefulset_readiness() -> None:
+    readiness = mta_objects.statefulset_readiness
+    assert readiness("m", statefulset(2, 2, 2)) == (True, "m: 2/2 replicas available")
+    assert readiness("m", statefulset(2, 1, 2)) == (
         False,
         "m: 1/2 replicas available, 2/2 updated",
     )
-    assert readiness("m", deployment(2, 2, 1))[0] is False  # still rolling the new config
-    assert readiness("m", deployment(2, 2, 2, observed=1)) == (False, "m: rolling out")
+    assert readiness("m", statefulset(2, 2, 1))[0] is False  # still rolling the new config
+    assert readiness("m", statefulset(2, 2, 2, observed=1)) == (False, "m: rolling out")
+    rolling = statefulset(2, 2, 2, revisions=("r1", "r2"))
+    assert readiness("m", rolling) == (False, "m: rolling out revision r2")
+    # A cluster that does not count available replicas: ready ones are.
+    older = statefulset(2, 2, 2)
+    del older["status"]["availableReplicas"]
+    assert readiness("m", older)[0] is True
+    older["status"]["readyReplicas"] = 1
+    assert readiness("m", older)[0] is False
     assert readiness("m", None) == (False, "m: not created yet")
 
 
@@ -291,7 +385,7 @@ def test_mta_ready_condition() -> None:
     assert (pending.status, pending.reason) == (FALSE, "ConfigPending")
     down = {**up, "facteur-mta-out": (False, "out 0/2")}
     cond = mta_objects.condition("example.org", deployed=deployed, ready=down, problem="")
-    assert (cond.status, cond.reason) == (FALSE, "DeploymentUnavailable")
+    assert (cond.status, cond.reason) == (FALSE, "MTAUnavailable")
     assert "out 0/2" in cond.message
     cond = mta_objects.condition("example.org", deployed=deployed, ready=up, problem="no host")
     assert (cond.reason, cond.message) == ("MTANotConfigured", "no host")
@@ -352,7 +446,7 @@ def test_both_mtas_export_their_queue_where_the_chart_scrapes_it() -> None:
     monitors = (ROOT / "charts/facteur/templates/monitoring/monitors.yaml").read_text()
     assert f"- port: {queue_metrics.PORT_NAME}" in monitors
     for role in ("facteur-mta-in", "facteur-mta-out"):
-        pod = objects[("Deployment", role)]["spec"]["template"]["spec"]
+        pod = objects[("StatefulSet", role)]["spec"]["template"]["spec"]
         queue = next(c for c in pod["containers"] if c["name"] == "queue-metrics")
         assert queue["ports"] == [
             {"name": queue_metrics.PORT_NAME, "containerPort": 9154, "protocol": "TCP"}

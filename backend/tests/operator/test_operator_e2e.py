@@ -574,12 +574,17 @@ def test_dkim_key_rotation(cluster: Cluster) -> None:
 
 
 def test_the_rbac_manifest_allows_every_call_and_no_more(cluster: Cluster) -> None:
-    # A whole life: creation, an invalid spec, updates (DNSEndpoint patched), deletion.
+    # A whole life: an upgrade from the MTA Deployments of earlier versions, creation, an
+    # invalid spec, updates (DNSEndpoint patched), deletion.
+    create_legacy_deployment(cluster, "in")
     cluster.create("maildomains", DOMAIN)
     ready(cluster, "maildomains", "example-org")
+    wait_for(
+        "the old Deployment gone", lambda: cluster.get(f"{DEPLOYMENTS}/facteur-mta-in") is None
+    )
     cluster.create("mailboxes", mailbox_body("contact", "contact", aliases=["hello"]))
     ready(cluster, "mailboxes", "contact")
-    # A second domain: the MTA's ConfigMaps and Deployments are patched; a Service changed
+    # A second domain: the MTA's ConfigMaps and StatefulSets are patched; a Service changed
     # by hand is put back.
     cluster.create("maildomains", other_domain("example-net", "example.net"))
     wait_for("example.net in MTA-in", lambda: "example.net" in mta_config(cluster, "in"))
@@ -628,6 +633,26 @@ def test_the_rbac_manifest_allows_every_call_and_no_more(cluster: Cluster) -> No
 
 MTA = "/api/v1/namespaces/facteur"
 DEPLOYMENTS = "/apis/apps/v1/namespaces/facteur/deployments"
+STATEFULSETS = "/apis/apps/v1/namespaces/facteur/statefulsets"
+MTA_LABELS = {"app.kubernetes.io/name": "facteur-mta", "app.kubernetes.io/component": "in"}
+
+
+def create_legacy_deployment(cluster: Cluster, role: str, *, managed: bool = True) -> None:
+    """A Deployment of the MTA as versions before the StatefulSets made it."""
+    labels = {**MTA_LABELS, "app.kubernetes.io/component": role}
+    owned = {"app.kubernetes.io/managed-by": "facteur-operator"} if managed else {}
+    body = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": f"facteur-mta-{role}", "labels": {**labels, **owned}},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": {"containers": []}},
+        },
+    }
+    response = requests.post(f"{cluster.url}{DEPLOYMENTS}", json=body, timeout=5)
+    assert response.status_code == 201, response.text
 
 
 def other_domain(name: str, domain: str) -> dict:
@@ -657,7 +682,7 @@ def relay_domains(cluster: Cluster) -> str:
 
 
 def checksum(cluster: Cluster, role: str) -> str:
-    found = cluster.get(f"{DEPLOYMENTS}/facteur-mta-{role}") or {}
+    found = cluster.get(f"{STATEFULSETS}/facteur-mta-{role}") or {}
     template = found.get("spec", {}).get("template", {}).get("metadata", {})
     return template.get("annotations", {}).get("mail.facteur.dev/config-checksum", "")
 
@@ -678,20 +703,34 @@ def test_postfix_follows_the_domain_set(cluster: Cluster) -> None:
     ready(cluster, "maildomains", "example-net")
     wait_for("both domains", lambda: relay_domains(cluster) == "example.net, example.org")
     assert all(checksum(cluster, role) != first[role] for role in ("in", "out"))
+    # The StatefulSet's claim is the spool of each pod; its Service is the governing one.
+    sts = cluster.get(f"{STATEFULSETS}/facteur-mta-in")
+    assert sts["spec"]["serviceName"] == "facteur-mta-in"
+    assert [c["metadata"]["name"] for c in sts["spec"]["volumeClaimTemplates"]] == ["spool"]
     # MTA-in unavailable (its pods crash): MTAReady and Ready go False, then come back.
-    deployment = cluster.get(f"{DEPLOYMENTS}/facteur-mta-in")
-    generation = deployment["metadata"]["generation"]
+    generation = sts["metadata"]["generation"]
     cluster_patch(
         cluster,
-        f"{DEPLOYMENTS}/facteur-mta-in/status",
+        f"{STATEFULSETS}/facteur-mta-in/status",
         {"status": {"availableReplicas": 1, "observedGeneration": generation}},
     )
     down = ready(cluster, "maildomains", "example-org", status="False")
-    assert condition(down, "MTAReady")["reason"] == "DeploymentUnavailable"
+    assert condition(down, "MTAReady")["reason"] == "MTAUnavailable"
     assert "facteur-mta-in: 1/2 replicas available" in condition(down, "MTAReady")["message"]
-    assert condition(down, "Ready")["reason"] == "DeploymentUnavailable"
+    assert condition(down, "Ready")["reason"] == "MTAUnavailable"
     cluster_patch(
-        cluster, f"{DEPLOYMENTS}/facteur-mta-in/status", {"status": {"availableReplicas": 2}}
+        cluster, f"{STATEFULSETS}/facteur-mta-in/status", {"status": {"availableReplicas": 2}}
+    )
+    ready(cluster, "maildomains", "example-org")
+    # A roll under way (a pod still on the old revision): not ready until it ends.
+    cluster_patch(
+        cluster, f"{STATEFULSETS}/facteur-mta-in/status", {"status": {"currentRevision": "old"}}
+    )
+    rolling = ready(cluster, "maildomains", "example-org", status="False")
+    assert "facteur-mta-in: rolling out revision" in condition(rolling, "MTAReady")["message"]
+    revision = sts["status"]["updateRevision"]
+    cluster_patch(
+        cluster, f"{STATEFULSETS}/facteur-mta-in/status", {"status": {"currentRevision": revision}}
     )
     ready(cluster, "maildomains", "example-org")
     # A deleted domain leaves the configuration.
@@ -732,8 +771,82 @@ def test_mta_not_managed(cluster: Cluster) -> None:
     domain = ready(cluster, "maildomains", "example-org")
     assert condition(domain, "MTAReady")["status"] == "Unknown"
     assert condition(domain, "MTAReady")["reason"] == "NotManaged"
-    assert cluster.get(f"{DEPLOYMENTS}/facteur-mta-in") is None
+    assert cluster.get(f"{STATEFULSETS}/facteur-mta-in") is None
     assert cluster.get(f"{MTA}/configmaps/facteur-mta-in") is None
+
+
+def test_the_deployments_of_earlier_versions_give_way_to_the_statefulsets(
+    cluster: Cluster,
+) -> None:
+    create_legacy_deployment(cluster, "in")
+    create_legacy_deployment(cluster, "out", managed=False)  # someone else's: left alone
+    cluster.create("maildomains", DOMAIN)
+    ready(cluster, "maildomains", "example-org")
+    wait_for(
+        "MTA-in's Deployment gone", lambda: cluster.get(f"{DEPLOYMENTS}/facteur-mta-in") is None
+    )
+    assert cluster.get(f"{STATEFULSETS}/facteur-mta-in")["status"]["readyReplicas"] == 2
+    migrated = wait_for(
+        "the MTAMigrated Event",
+        lambda: [
+            e
+            for e in (cluster.get(f"{MTA}/events") or {}).get("items", [])
+            if e["reason"] == "MTAMigrated"
+        ],
+    )
+    assert [(e["involvedObject"]["kind"], e["involvedObject"]["name"]) for e in migrated] == [
+        ("StatefulSet", "facteur-mta-in")
+    ]
+    assert "Deployment facteur-mta-in of an earlier version deleted" in migrated[0]["message"]
+    time.sleep(RESYNC * 2)
+    assert cluster.get(f"{DEPLOYMENTS}/facteur-mta-out") is not None
+    deletes = [
+        w.split()[1]
+        for w in cluster.writes()
+        if w.split()[0].upper().endswith("DELETE") and "/deployments/" in w
+    ]
+    assert deletes == [f"{DEPLOYMENTS}/facteur-mta-in"]
+
+
+def test_a_spool_claim_change_is_reported_and_the_rest_still_applied(cluster: Cluster) -> None:
+    # A StatefulSet made with a 5Gi spool; the settings say 1Gi (the default).
+    labels = MTA_LABELS
+    claim = {
+        "metadata": {"name": "spool"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "5Gi"}}},
+    }
+    body = {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": "facteur-mta-in", "labels": labels},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": labels},
+            "serviceName": "facteur-mta-in",
+            "podManagementPolicy": "Parallel",
+            "template": {"metadata": {"labels": labels}, "spec": {"containers": []}},
+            "volumeClaimTemplates": [claim],
+        },
+    }
+    response = requests.post(f"{cluster.url}{STATEFULSETS}", json=body, timeout=5)
+    assert response.status_code == 201, response.text
+    # As the apiserver, the emulator refuses a change of the claim template.
+    refused = requests.patch(
+        f"{cluster.url}{STATEFULSETS}/facteur-mta-in",
+        json={"spec": {"volumeClaimTemplates": []}},
+        headers={"Content-Type": "application/merge-patch+json"},
+        timeout=5,
+    )
+    assert refused.status_code == 422, refused.text
+    cluster.create("maildomains", DOMAIN)
+    domain = ready(cluster, "maildomains", "example-org")
+    message = condition(domain, "MTAReady")["message"]
+    assert "spool claim is 5Gi of class (default), the settings want 1Gi" in message
+    assert "--cascade=orphan" in message
+    sts = cluster.get(f"{STATEFULSETS}/facteur-mta-in")
+    assert sts["spec"]["volumeClaimTemplates"] == [claim]  # left as it is
+    assert checksum(cluster, "in")  # the pod template is the operator's all the same
+    assert sts["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "facteur-operator"
 
 
 # --- live DNS verification ---------------------------------------------------------------
