@@ -19,7 +19,7 @@ OpenSearch backend into JSON documents.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -63,3 +63,27 @@ def extracts(message_ids: Sequence[object]) -> list[Extract]:
     with connection.cursor() as cursor:
         cursor.execute(SOURCE_SQL, {"ids": [str(i) for i in message_ids]})
         return [Extract(*row) for row in cursor.fetchall()]
+
+
+def all_message_ids(batch: int) -> Iterator[list[str]]:
+    """Every message id, ``batch`` at a time, by key (no offset scans): what a rebuild of
+    either backend's index reads. Mail arriving meanwhile comes in a later batch when its
+    id sorts after the last one read, else is indexed by its own transaction."""
+    last = "00000000-0000-0000-0000-000000000000"
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id::text FROM mail_message WHERE id > %s ORDER BY id LIMIT %s",
+                [last, batch],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+        if not ids:
+            return
+        yield ids
+        last = ids[-1]
+
+
+def message_count() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM mail_message")
+        return cursor.fetchone()[0]

@@ -10,7 +10,7 @@ backends) and the attributes the operators filter on: flags and folders, labels
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import cache
 
@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from opensearchpy import NotFoundError, OpenSearch
 
-from facteur.search.extraction import CUT, extracts
+from facteur.search.extraction import CUT, all_message_ids, extracts, message_count
 
 BATCH = 500  # messages per bulk request
 WRITE_TIMEOUT = 60  # seconds a bulk request or an index operation may take
@@ -126,7 +126,8 @@ def documents(message_ids: Sequence[object]) -> dict[str, dict[str, object]]:
     docs = {}
     for x in extracts(ids):
         _, thread_id, size, has_attachment, *rest = attributes[x.message_id]
-        flags, (sender, to, cc, bcc, filenames, labels, unread_by) = rest[: len(FLAGS)], rest[6:]
+        flags = rest[: len(FLAGS)]
+        sender, to, cc, bcc, filenames, labels, unread_by = rest[len(FLAGS) :]
         docs[str(x.message_id)] = {
             "subject": x.subject,
             "participants": x.participants,
@@ -203,22 +204,6 @@ def put_template() -> None:
     )
 
 
-def _all_message_ids() -> Iterator[list[str]]:
-    """Every message id, in batches, by key (no offset scans)."""
-    last = "00000000-0000-0000-0000-000000000000"
-    while True:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT id::text FROM mail_message WHERE id > %s ORDER BY id LIMIT %s",
-                [last, BATCH],
-            )
-            batch = [row[0] for row in cursor.fetchall()]
-        if not batch:
-            return
-        yield batch
-        last = batch[-1]
-
-
 # Held for the whole reindex, on the reindex's own connection: one at a time, and released
 # by PostgreSQL if the process dies (a stale ReindexRun row is then cleared by the next).
 _REINDEX_LOCK = 0x46_41_43_54_53_52_43_48  # "FACTSRCH"
@@ -279,12 +264,9 @@ def _reindex(progress: Callable[[int, int], None]) -> str:
         )
     put_template()
     client().indices.create(index=name)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM mail_message")
-        total = cursor.fetchone()[0]
-    done = 0
+    total, done = message_count(), 0
     progress(done, total)
-    for batch in _all_message_ids():
+    for batch in all_message_ids(BATCH):
         bulk_write(batch, index=name)
         done += len(batch)
         progress(done, total)

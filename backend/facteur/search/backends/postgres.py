@@ -33,7 +33,7 @@ from django.utils import timezone
 from facteur.search import highlight
 from facteur.search import syntax as s
 from facteur.search.backends.base import Hit, Results, Scope, SearchBackend, SearchTimeout, Segment
-from facteur.search.extraction import SOURCE_SQL
+from facteur.search.extraction import SOURCE_SQL, all_message_ids, message_count
 
 # The newest matching messages ranked, the same for every page (pages stay consistent);
 # a query matching more shows the best of these and must narrow to reach older mail.
@@ -94,26 +94,16 @@ REBUILD_BATCH = 1000  # messages per statement and transaction
 
 
 def rebuild(progress: Callable[[int, int], None] | None = None) -> int:
-    """Write every message's document again, a batch per transaction (in id order, so
-    that mail arriving meanwhile is indexed by its own transaction or by a later batch):
-    the way back from OpenSearch, which leaves these documents unwritten. How many."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM mail_message")
-        total, done, last = cursor.fetchone()[0], 0, None
-        while True:
-            cursor.execute(
-                "SELECT id FROM mail_message WHERE %(last)s::uuid IS NULL OR id > %(last)s"
-                " ORDER BY id LIMIT %(n)s",
-                {"last": last, "n": REBUILD_BATCH},
-            )
-            ids = [str(row[0]) for row in cursor.fetchall()]
-            if not ids:
-                return done
-            with transaction.atomic():
-                cursor.execute(INDEX_SQL, {"ids": ids})
-            done, last = done + len(ids), ids[-1]
-            if progress is not None:
-                progress(done, max(total, done))
+    """Write every message's document again, a batch per transaction: the way back from
+    OpenSearch, which leaves these documents unwritten. How many."""
+    total, done = message_count(), 0
+    for ids in all_message_ids(REBUILD_BATCH):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(INDEX_SQL, {"ids": ids})
+        done += len(ids)
+        if progress is not None:
+            progress(done, max(total, done))
+    return done
 
 
 class PostgresBackend(SearchBackend):
