@@ -26,7 +26,7 @@ import dns.nameserver
 import dns.resolver
 
 from facteur_operator.conditions import FALSE, TRUE, UNKNOWN, Condition
-from facteur_operator.mta_settings import SettingError
+from facteur_operator.mta_settings import SettingError, seconds
 
 log = logging.getLogger(__name__)
 CONCURRENCY = 8
@@ -53,9 +53,9 @@ class VerifySettings:
         return cls(
             enabled=raw in ("true", "1", "yes", "on"),
             resolvers=tuple(resolvers),
-            interval=float(env.get("FACTEUR_OPERATOR_DNS_VERIFY_SECONDS", "") or 3600),
-            retry=float(env.get("FACTEUR_OPERATOR_DNS_VERIFY_RETRY_SECONDS", "") or 60),
-            timeout=float(env.get("FACTEUR_OPERATOR_DNS_VERIFY_TIMEOUT", "") or 5),
+            interval=seconds(env, "FACTEUR_OPERATOR_DNS_VERIFY_SECONDS", 3600),
+            retry=seconds(env, "FACTEUR_OPERATOR_DNS_VERIFY_RETRY_SECONDS", 60),
+            timeout=seconds(env, "FACTEUR_OPERATOR_DNS_VERIFY_TIMEOUT", 5),
         )
 
 

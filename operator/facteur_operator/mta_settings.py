@@ -62,11 +62,24 @@ def _cidrs(env: Mapping[str, str], key: str) -> tuple[str, ...]:
     return ranges
 
 
-def _count(env: Mapping[str, str], key: str, default: int) -> int:
+def count(env: Mapping[str, str], key: str, default: int, minimum: int = 0) -> int:
+    """A whole-number setting (every operator setting of that kind reads through here)."""
     raw = env.get(key, "").strip() or str(default)
-    if not raw.isdigit():
-        raise SettingError(f"{key} must be a whole number, got {raw!r}")
+    if not raw.isdigit() or int(raw) < minimum:
+        raise SettingError(f"{key} must be a whole number of at least {minimum}, got {raw!r}")
     return int(raw)
+
+
+def seconds(env: Mapping[str, str], key: str, default: float) -> float:
+    """A duration setting, in seconds (more than 0)."""
+    raw = env.get(key, "").strip() or str(default)
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise SettingError(f"{key} must be a number of seconds above 0, got {raw!r}")
+    return value
 
 
 # A Kubernetes resource quantity (k8s.io/apimachinery resource.Quantity): a decimal number,
@@ -159,8 +172,8 @@ class MtaSettings:
             image=env.get("FACTEUR_OPERATOR_MTA_IMAGE", "") or DEFAULT_IMAGE,
             image_pull_policy=env.get("FACTEUR_OPERATOR_MTA_IMAGE_PULL_POLICY", "")
             or "IfNotPresent",
-            in_replicas=_count(env, "FACTEUR_OPERATOR_MTA_IN_REPLICAS", 2),
-            out_replicas=_count(env, "FACTEUR_OPERATOR_MTA_OUT_REPLICAS", 2),
+            in_replicas=count(env, "FACTEUR_OPERATOR_MTA_IN_REPLICAS", 2),
+            out_replicas=count(env, "FACTEUR_OPERATOR_MTA_OUT_REPLICAS", 2),
             hostname=hostname,
             out_hostname=env.get("FACTEUR_OPERATOR_MTA_OUT_HOSTNAME", "") or hostname,
             lmtp_target=env.get("FACTEUR_OPERATOR_MTA_LMTP_TARGET", "") or "facteur-delivery:2424",
@@ -175,7 +188,7 @@ class MtaSettings:
             relayhost=env.get("FACTEUR_OPERATOR_MTA_RELAYHOST", ""),
             relay_secret=env.get("FACTEUR_OPERATOR_MTA_RELAY_SECRET", ""),
             in_service_type=service_type,
-            debounce_seconds=float(env.get("FACTEUR_OPERATOR_MTA_DEBOUNCE_SECONDS", "") or 1.0),
+            debounce_seconds=seconds(env, "FACTEUR_OPERATOR_MTA_DEBOUNCE_SECONDS", 1.0),
             in_service_annotations=_annotations(env, "FACTEUR_OPERATOR_MTA_IN_SERVICE_ANNOTATIONS"),
             in_source_ranges=_cidrs(env, "FACTEUR_OPERATOR_MTA_IN_SOURCE_RANGES"),
             in_proxy_protocol=_flag(env, "FACTEUR_OPERATOR_MTA_IN_PROXY_PROTOCOL", False),

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 
 from facteur_operator.dns_verify import VerifySettings
-from facteur_operator.mta_settings import MtaSettings
+from facteur_operator.mta_settings import MtaSettings, count, seconds
 
 
 @dataclass(frozen=True)
@@ -27,15 +27,16 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Raises ``SettingError`` (what is wrong, by name) for a value that is not one."""
         env = os.environ if env is None else env
         return cls(
             backend_url=env.get("FACTEUR_BACKEND_URL", "http://127.0.0.1:8000").rstrip("/"),
             service_token=env.get("FACTEUR_SERVICE_TOKEN", ""),
             mx_host=env.get("FACTEUR_OPERATOR_MX_HOST", ""),
-            dns_ttl=int(env.get("FACTEUR_OPERATOR_DNS_TTL", "3600")),
-            resync_seconds=float(env.get("FACTEUR_OPERATOR_RESYNC_SECONDS", "300")),
+            dns_ttl=count(env, "FACTEUR_OPERATOR_DNS_TTL", 3600, minimum=1),
+            resync_seconds=seconds(env, "FACTEUR_OPERATOR_RESYNC_SECONDS", 300),
             kube_server=env.get("FACTEUR_OPERATOR_KUBE_SERVER", ""),
-            metrics_port=int(env.get("FACTEUR_OPERATOR_METRICS_PORT") or 0),
+            metrics_port=count(env, "FACTEUR_OPERATOR_METRICS_PORT", 0),
             metrics_addr=env.get("FACTEUR_OPERATOR_METRICS_ADDR", "0.0.0.0"),  # noqa: S104
             mta=MtaSettings.from_env(
                 env,
@@ -43,7 +44,7 @@ class Settings:
                 backend_url=env.get("FACTEUR_BACKEND_URL", "http://127.0.0.1:8000").rstrip("/"),
             ),
             dns_verify=VerifySettings.from_env(env),
-            backend_concurrency=max(1, int(env.get("FACTEUR_OPERATOR_BACKEND_CONCURRENCY", "8"))),
-            workers=max(1, int(env.get("FACTEUR_OPERATOR_WORKERS", "256"))),
+            backend_concurrency=count(env, "FACTEUR_OPERATOR_BACKEND_CONCURRENCY", 8, minimum=1),
+            workers=count(env, "FACTEUR_OPERATOR_WORKERS", 256, minimum=1),
             namespaces=tuple(n for n in env.get("FACTEUR_OPERATOR_NAMESPACES", "").split(",") if n),
         )
