@@ -3,11 +3,10 @@
 ``ATTEMPTS`` counts what each send attempt did, in the process that sends (the
 Celery worker, which serves it: facteur/ops/metrics.py ``serve_worker_metrics``).
 
-The queue is computed from the database at each scrape.
-
-The queue is the database (recipients ``queued`` or ``retrying`` of messages that are not
-drafts; the tasks only carry ids): counting there gives the same answer in every web pod
-and survives a lost task or a flushed Redis, which is what the backlog alert is for.
+The queue is computed at each scrape from the database, which is the queue
+(recipients ``queued`` or ``retrying`` of messages that are not drafts; the tasks only
+carry ids): counting there gives the same answer in every web pod and survives a lost
+task or a flushed Redis, which is what the backlog alert is for.
 Served by the web's /metrics (facteur/ops/metrics.py).
 """
 
@@ -75,9 +74,8 @@ class OutboundBacklogCollector(Collector):
             )
             # When each recipient is due: its retry time, else its message's send time.
             due = _pending().annotate(due=Coalesce("retry_at", "message__send_at"))
-            overdue = due.filter(due__lte=now)
-            oldest = overdue.aggregate(oldest=Min("due"))["oldest"]
-            overdue_count = overdue.count()
+            overdue = due.filter(due__lte=now).aggregate(oldest=Min("due"), n=Count("id"))
+            oldest, overdue_count = overdue["oldest"], overdue["n"]
         except DatabaseError:
             # /metrics still answers (HTTP metrics); the gap in these series says why.
             log.warning("outbound backlog metrics: the database did not answer", exc_info=True)
