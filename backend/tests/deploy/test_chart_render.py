@@ -452,9 +452,9 @@ def test_switches_off_leave_valid_manifests() -> None:
 
 def names_read(*sources: Path) -> set[str]:
     """Environment variables the code reads: env.<parser>("NAME", env.get("NAME" and the
-    operator's parsers, _<parser>(env, "NAME"."""
+    operator's parsers, <parser>(env, "NAME" (mta_settings.count, seconds, _flag...)."""
     pattern = re.compile(
-        r'(?:env\.\w+\(|environ\.get\(|env\.get\(|\b_\w+\(env,)\s*"([A-Z][A-Z0-9_]+)"'
+        r'(?:env\.\w+\(|environ\.get\(|env\.get\(|\b\w+\(env,)\s*"([A-Z][A-Z0-9_]+)"'
     )
     return {name for source in sources for name in pattern.findall(source.read_text())}
 
