@@ -343,6 +343,14 @@ def test_mailboxes_converge_and_steady_state_writes_nothing(cluster: Cluster) ->
     )
     box = ready(cluster, "mailboxes", "contact")
     assert box["status"]["address"] == "contact@example.org"
+    # Its domain was read from the MailDomains' watch, not asked for.
+    assert not [
+        r
+        for r in list(cluster.emulator)
+        if str(r.method).upper().endswith("GET")
+        and r.url.path.endswith("/maildomains/example-org")
+        and r.headers.get("User-Agent", "").startswith(("kopf/", "facteur-operator"))
+    ]
     mailbox = Mailbox.objects.get(local_part="contact", domain__name="example.org")
     assert mailbox.managed and mailbox.kind == "shared"
     assert list(mailbox.aliases.values_list("local_part", flat=True)) == ["hello"]
@@ -584,6 +592,15 @@ def test_the_rbac_manifest_allows_every_call_and_no_more(cluster: Cluster) -> No
     )
     cluster.create("mailboxes", mailbox_body("contact", "contact", aliases=["hello"]))
     ready(cluster, "mailboxes", "contact")
+    # A Mailbox of a MailDomain its watch has not shown: looked up (get), not there.
+    cluster.create("mailboxes", mailbox_body("stray", "stray", domainRef={"name": "nowhere"}))
+    until(
+        cluster,
+        f"{CR}/mailboxes/stray",
+        "DomainNotFound",
+        lambda m: condition(m, "BackendSynced").get("reason") == "DomainNotFound",
+    )
+    cluster.delete("mailboxes", "stray")
     # A second domain: the MTA's ConfigMaps and StatefulSets are patched; a Service changed
     # by hand is put back.
     cluster.create("maildomains", other_domain("example-net", "example.net"))
