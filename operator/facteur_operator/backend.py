@@ -74,14 +74,16 @@ class Backend:
         }
         return await self._call("PUT", f"/domains/{domain}/dkim/", body)
 
-    async def put_mailbox(self, address: str, spec: MailboxSpec) -> dict:
-        body = {
-            "type": spec.type,
-            "display_name": spec.display_name,
-            "aliases": list(spec.aliases),
-            "access": [{"user": user, "role": role} for user, role in spec.access],
-        }
-        return await self._call("PUT", f"/mailboxes/{quote(address, safe='@')}/", body)
+    async def put_mailboxes(
+        self, items: list[tuple[str, MailboxSpec]]
+    ) -> list[dict | BackendError]:
+        """Many mailboxes in one call (at most ``BATCH_MAX``): each item's answer, or its
+        refusal (400) or missing domain (404) as the BackendError a PUT of it would raise."""
+        body = {"mailboxes": [{"address": a, **_mailbox(spec)} for a, spec in items]}
+        results = (await self._call("POST", "/mailboxes/", body)).get("results")
+        if not isinstance(results, list) or len(results) != len(items):
+            raise BackendError(f"the backend answered {len(items)} mailboxes with {results!r:.200}")
+        return [_item_answer(r) for r in results]
 
     async def delete_domain(self, domain: str, policy: str) -> None:
         await self._call("DELETE", f"/domains/{domain}/?deletionPolicy={policy}")
@@ -90,6 +92,31 @@ class Backend:
         await self._call(
             "DELETE", f"/mailboxes/{quote(address, safe='@')}/?deletionPolicy={policy}"
         )
+
+
+BATCH_MAX = 100  # the backend's limit of mailboxes per call
+
+
+def _mailbox(spec: MailboxSpec) -> dict:
+    return {
+        "type": spec.type,
+        "display_name": spec.display_name,
+        "aliases": list(spec.aliases),
+        "access": [{"user": user, "role": role} for user, role in spec.access],
+    }
+
+
+def _item_answer(result: Any) -> dict | BackendError:
+    if not isinstance(result, dict):
+        return BackendError(f"the backend answered {result!r:.200} for a mailbox")
+    status = result.get("status")
+    if status is None:
+        return result
+    return BackendError(
+        f"the backend answered {status} for mailbox {result.get('address')}: "
+        f"{result.get('detail')}",
+        refused=status == 400,
+    )
 
 
 def _detail(payload: Any) -> str:

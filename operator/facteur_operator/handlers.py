@@ -33,7 +33,8 @@ from facteur_operator import (
     rotation,
     specs,
 )
-from facteur_operator.backend import Backend, BackendError
+from facteur_operator.backend import BATCH_MAX, Backend, BackendError
+from facteur_operator.batching import Batcher
 from facteur_operator.conditions import FALSE, Condition
 from facteur_operator.dns_verify import Verifier
 from facteur_operator.kube import Kube, KubeError, object_path, resource_path
@@ -69,6 +70,8 @@ class Runtime:
     # Backend calls in flight: thousands of objects at once would queue in its few workers'
     # backlog and time out there (then be retried: more load); they wait here instead.
     backend_slots: asyncio.Semaphore | None = None
+    # Mailbox upserts made at the same moment go to the backend together (batching.py).
+    mailbox_puts: Batcher | None = None
 
 
 RUNTIME = Runtime(Settings.from_env())
@@ -82,6 +85,9 @@ async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     RUNTIME.domains_synced.clear()  # events of a previous run's loop
     RUNTIME.domains_seen.clear()
     RUNTIME.backend_slots = asyncio.Semaphore(RUNTIME.settings.backend_concurrency)
+    RUNTIME.mailbox_puts = Batcher(
+        RUNTIME.backend.put_mailboxes, size=BATCH_MAX, slots=RUNTIME.backend_slots
+    )
     RUNTIME.mta = MtaLoop(
         RUNTIME.settings.mta,
         lambda: RUNTIME.kube,
@@ -153,6 +159,8 @@ async def close(**_: Any) -> None:
     if events.POSTER is not None:
         await events.POSTER.stop()
         events.POSTER = None
+    if RUNTIME.mailbox_puts is not None:
+        await RUNTIME.mailbox_puts.close()
     if RUNTIME.backend is not None:
         await RUNTIME.backend.close()
     if RUNTIME.kube is not None:
@@ -177,6 +185,12 @@ def _mta() -> MtaLoop:
     if RUNTIME.mta is None:
         raise kopf.TemporaryError("the operator is starting", delay=1)
     return RUNTIME.mta
+
+
+def _mailbox_puts() -> Batcher:
+    if RUNTIME.mailbox_puts is None:
+        raise kopf.TemporaryError("the operator is starting", delay=1)
+    return RUNTIME.mailbox_puts
 
 
 def _backend() -> Backend:
@@ -598,8 +612,7 @@ async def reconcile_mailbox(body: kopf.Body, logger: logging.Logger) -> None:
         domain, synced = seen
         await _await_domain_synced(namespace, spec.domain_ref, synced)
         try:
-            async with _backend_turn() as backend:
-                answer = await backend.put_mailbox(f"{spec.local_part}@{domain}", spec)
+            answer = await _mailbox_puts().call((f"{spec.local_part}@{domain}", spec))
             cond = reconcile.ok("BackendSynced", "Synced", f"{spec.local_part}@{domain}")
             if answer.get("changed"):
                 events.post(

@@ -1,9 +1,10 @@
 """Internal endpoints for the Kubernetes operator: idempotent upserts of what it declares.
 
 ``PUT`` brings a domain, its DKIM key or a mailbox in line with the whole declared state
-and answers ``changed``; ``DELETE`` applies the resource's deletionPolicy (Retain keeps
-the records and mail, no longer managed; Delete removes them) and answers 204 also when
-there was nothing left, so that a retried deletion succeeds.
+and answers ``changed``; ``POST mailboxes/`` does it for many mailboxes at once (the
+operator gathers the upserts of a burst into it); ``DELETE`` applies the resource's
+deletionPolicy (Retain keeps the records and mail, no longer managed; Delete removes them)
+and answers 204 also when there was nothing left, so that a retried deletion succeeds.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -47,6 +49,17 @@ class MailboxIn(serializers.Serializer):
     display_name = serializers.CharField(max_length=200, allow_blank=True, default="")
     aliases = serializers.ListField(child=serializers.CharField(max_length=64), default=list)
     access = GrantIn(many=True, default=list)
+
+
+BATCH_MAX = 100  # mailboxes in one batch: a batch is held for its whole length
+
+
+class MailboxItemIn(MailboxIn):
+    address = serializers.CharField(max_length=320)
+
+
+class MailboxBatchIn(serializers.Serializer):
+    mailboxes = MailboxItemIn(many=True, allow_empty=False, max_length=BATCH_MAX)
 
 
 class ReleaseIn(serializers.Serializer):
@@ -100,18 +113,8 @@ class OperatorMailboxApi(OperatorApi):
     def put(self, request: Request, address: str) -> Response:
         local, domain = _split(address)
         data = validated(MailboxIn, request.data)
-        result = managed.mailbox_upsert(
-            domain=_domain(domain),
-            local_part=local,
-            kind=data["type"],
-            display_name=data["display_name"],
-            aliases=data["aliases"],
-            access=[managed.Grant(g["user"], g["role"]) for g in data["access"]],
-        )
-        mailbox = result.obj
-        return Response(
-            {"address": mailbox.address, "id": str(mailbox.pk), "changed": result.changed}
-        )
+        mailbox, changed = _mailbox_upsert(_domain(domain), local, data)
+        return Response({"address": mailbox.address, "id": str(mailbox.pk), "changed": changed})
 
     def delete(self, request: Request, address: str) -> Response:
         local, domain_name = _split(address)
@@ -120,6 +123,52 @@ class OperatorMailboxApi(OperatorApi):
         if domain is not None:
             managed.mailbox_release(domain=domain, local_part=local, policy=policy)
         return Response(status=204)
+
+
+@extend_schema(exclude=True)
+class OperatorMailboxBatchApi(OperatorApi):
+    """Up to ``BATCH_MAX`` mailboxes upserted in one call, each as ``PUT mailboxes/ADDRESS/``
+    would, in a transaction of its own: one refused (400) or without its domain (404) has
+    its own answer and holds the others back in nothing. 200 with one result per item, in
+    order; 400 only when the body itself is malformed."""
+
+    def post(self, request: Request) -> Response:
+        items = validated(MailboxBatchIn, request.data)["mailboxes"]
+        domains: dict[str, MailDomain | None] = {}  # by name: a burst is of few domains
+        return Response({"results": [_batch_item(item, domains) for item in items]})
+
+
+def _batch_item(item: dict, domains: dict[str, MailDomain | None]) -> dict:
+    address = item["address"]
+    local, at, name = address.rpartition("@")
+    if not at or not local:
+        return {"address": address, "status": 400, "detail": "not an e-mail address"}
+    try:
+        clean = clean_domain_name(name)
+    except ValidationError as exc:
+        return {"address": address, "status": 400, "detail": " ".join(exc.messages)}
+    if clean not in domains:
+        domains[clean] = MailDomain.objects.filter(name=clean).first()
+    domain = domains[clean]
+    if domain is None:
+        return {"address": address, "status": 404, "detail": f"no domain {clean}"}
+    try:
+        mailbox, changed = _mailbox_upsert(domain, local, item)
+    except ValidationError as exc:
+        return {"address": address, "status": 400, "detail": " ".join(exc.messages)}
+    return {"address": mailbox.address, "id": str(mailbox.pk), "changed": changed}
+
+
+def _mailbox_upsert(domain: MailDomain, local: str, data: dict) -> tuple[object, bool]:
+    result = managed.mailbox_upsert(
+        domain=domain,
+        local_part=local,
+        kind=data["type"],
+        display_name=data["display_name"],
+        aliases=data["aliases"],
+        access=[managed.Grant(g["user"], g["role"]) for g in data["access"]],
+    )
+    return result.obj, result.changed
 
 
 def _split(address: str) -> tuple[str, str]:

@@ -16,6 +16,11 @@ urlpatterns = [
         name="operator-dkim-key",
     ),
     path(
+        "operator/mailboxes/",
+        operator_apis.OperatorMailboxBatchApi.as_view(),
+        name="operator-mailboxes",
+    ),
+    path(
         "operator/mailboxes/<path:address>/",
         operator_apis.OperatorMailboxApi.as_view(),
         name="operator-mailbox",

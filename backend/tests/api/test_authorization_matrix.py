@@ -205,6 +205,8 @@ CASES = [
          body=lambda w, x: {"selector": "s1", "algorithm": "rsa-sha256", "private_key": ""}),
     Case("operator-mailbox", "put", lambda w, x: f"{API}/operator/mailboxes/{w.mailbox.address}/", dict.fromkeys(PERSONAS, 404),
          body=lambda w, x: {}),
+    Case("operator-mailboxes", "post", lambda w, x: f"{API}/operator/mailboxes/", dict.fromkeys(PERSONAS, 404),
+         body=lambda w, x: {"mailboxes": [{"address": w.mailbox.address}]}),
     Case("operator-mailbox", "delete", lambda w, x: f"{API}/operator/mailboxes/{w.mailbox.address}/", dict.fromkeys(PERSONAS, 404)),
 ]  # fmt: skip
 

@@ -383,3 +383,83 @@ def test_dkim_key_put_refuses_an_rsa_key_that_does_not_verify_its_own_signatures
     refused = call("put", "domains/example.org/dkim/", body)
     assert refused.status_code == 400 and "does not verify" in refused.content.decode()
     assert not DkimKey.objects.filter(domain__name="example.org").exists()
+
+
+# --- many mailboxes in one call (what the operator sends in a burst) ------------------------
+
+
+@pytest.mark.django_db
+def test_mailbox_batch_upserts_each_item_as_its_put_would() -> None:
+    call("put", "domains/example.org/", {"admins": []})
+    call("put", "domains/example.net/", {"admins": []})
+    items = [
+        {"address": "contact@example.org", **MAILBOX},
+        {"address": "sales@example.net", "display_name": "Sales"},
+    ]
+    response = call("post", "mailboxes/", {"mailboxes": items})
+    assert response.status_code == 200, response.content
+    results = response.json()["results"]
+    assert [(r["address"], r["changed"]) for r in results] == [
+        ("contact@example.org", True),
+        ("sales@example.net", True),
+    ]
+    assert results[0]["id"] == str(Mailbox.objects.get(local_part="contact").pk)
+    assert _state("contact@example.org")["aliases"] == ["hello", "info"]
+    assert _state("sales@example.net")["display_name"] == "Sales"
+    # Again: nothing to do; and the same state as one PUT per mailbox gives.
+    again = call("post", "mailboxes/", {"mailboxes": items}).json()["results"]
+    assert [r["changed"] for r in again] == [False, False]
+    assert call("put", "mailboxes/contact@example.org/", MAILBOX).json()["changed"] is False
+
+
+@pytest.mark.django_db
+def test_a_refused_item_has_its_own_answer_and_holds_back_no_other() -> None:
+    call("put", "domains/example.org/", {"admins": []})
+    call("put", "mailboxes/contact@example.org/", MAILBOX)  # holds the alias hello
+    items = [
+        {"address": "first@example.org"},
+        {"address": "taker@example.org", "aliases": ["hello"]},  # taken: 400
+        {"address": "x@nowhere.example"},  # no such domain: 404
+        {"address": "no-at-sign"},  # 400
+        {"address": "y@not a domain"},  # 400
+        {"address": "last@example.org", "access": [{"user": "carol@x.test", "role": "viewer"}]},
+    ]
+    response = call("post", "mailboxes/", {"mailboxes": items})
+    assert response.status_code == 200, response.content
+    results = response.json()["results"]
+    assert [r.get("status") for r in results] == [None, 400, 404, 400, 400, None]
+    assert "hello@example.org is taken" in results[1]["detail"]
+    assert results[2]["detail"] == "no domain nowhere.example"
+    # The refused item left nothing behind; the ones around it are whole.
+    assert not Mailbox.objects.filter(local_part="taker").exists()
+    assert _state("first@example.org")["managed"] is True
+    assert _state("last@example.org")["access"] == {"carol@x.test": "viewer"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"mailboxes": []},
+        {"mailboxes": "contact@example.org"},
+        {"mailboxes": [{"display_name": "no address"}]},
+        {"mailboxes": [{"address": f"u{i}@example.org"} for i in range(101)]},
+        {"mailboxes": [{"address": "a@example.org", "type": "team"}]},
+    ],
+    ids=["no-list", "empty", "not-a-list", "no-address", "101-items", "bad-type"],
+)
+@pytest.mark.django_db
+def test_a_malformed_batch_is_a_400_and_changes_nothing(body) -> None:
+    call("put", "domains/example.org/", {"admins": []})
+    response = call("post", "mailboxes/", body)
+    assert response.status_code == 400, response.content
+    assert response.json()["detail"] == "Invalid input."
+    assert not Mailbox.objects.filter(domain__name="example.org").exists()
+
+
+@pytest.mark.django_db
+def test_a_batch_without_the_token_does_nothing() -> None:
+    call("put", "domains/example.org/", {"admins": []})
+    response = call("post", "mailboxes/", {"mailboxes": [{"address": "a@example.org"}]}, token="x")
+    assert response.status_code == 401
+    assert not Mailbox.objects.filter(domain__name="example.org").exists()
