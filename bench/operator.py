@@ -279,6 +279,7 @@ def converge(cluster: Cluster, args: argparse.Namespace, operator: Process) -> t
             )
         time.sleep(0.5)  # each look reads every name still pending
     elapsed = time.perf_counter() - started
+    print(f"  {elapsed:4.1f} s: all {domains * (1 + per_domain)} objects Ready", flush=True)
     creator.join()
     return created["done"], elapsed
 
