@@ -49,6 +49,13 @@ CASES = [
     ("helene", ["Invoice"]),  # no accent, name in From
     ('"invoice attached"', ["Invoice"]),
     ('"attached invoice"', []),  # a phrase keeps its order
+    ('"invoice attached" OR vacances', ["Invoice", "Vacances"]),
+    ('"attached invoice" OR budget', ["Budget 2025"]),
+    ('"invoice attached" -helene', []),
+    ('"invoice attached" has:attachment', ["Invoice"]),
+    ('subject:"budget 2025"', ["Budget 2025"]),
+    ('subject:"comité budgétaire"', []),  # in the body, not the subject
+    ('"comité budgétaire"', ["Budget 2025"]),
     ("invoice -attached", []),
     ("-budget -invoice -vacances", ["Newsletter"]),
     ("budget OR vacances", ["Budget 2025", "Vacances"]),
@@ -100,6 +107,17 @@ def test_a_thread_comes_once_however_many_messages_match(owner, box, mail):
     # Both messages of the budget thread say "budget"; the thread comes once.
     assert Message.objects.filter(thread__subject="Budget 2025").count() == 2
     assert subjects(owner, [box], "budget 2025") == ["Budget 2025"]
+
+
+def test_a_phrase_is_found_past_newer_mail_with_its_words_in_another_order(owner, box):
+    # The phrase is checked newest first on the messages holding its words: the newer
+    # ones, in the wrong order, are passed over, not taken for matches nor a stop.
+    for i in range(2):
+        deliver(box.address, subject=f"Right {i}", body="The quarterly report is late.")
+    for i in range(8):
+        deliver(box.address, subject=f"Wrong {i}", body="A report, quarterly or not.")
+    assert sorted(subjects(owner, [box], '"quarterly report"')) == ["Right 0", "Right 1"]
+    assert len(subjects(owner, [box], "quarterly report")) == 10
 
 
 def test_a_message_is_searchable_once_ingest_commits(owner, box):

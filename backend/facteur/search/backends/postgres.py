@@ -213,6 +213,23 @@ class _Compiler:
                 WHERE {where}
                 ORDER BY d.received_at DESC LIMIT {CANDIDATES}
             )"""
+        elif (loose := self.phrase_prefilter(tree)) is not None:
+            # An exact phrase: the GIN index cannot check word positions, so every document
+            # it returns would be read whole and checked, thousands for common words. Here
+            # it answers the phrase's words in any order (exactly: nothing read but the
+            # dates), and the phrase is checked newest first, only until CANDIDATES match.
+            own = f"""(
+                SELECT m.thread_id, m.id, c.received_at, d.document
+                FROM (
+                    SELECT d.message_id, d.received_at FROM search_messagedocument d
+                    WHERE {self.mailboxes()} AND d.document @@ ({loose})
+                    ORDER BY d.received_at DESC OFFSET 0
+                ) c
+                JOIN search_messagedocument d ON d.message_id = c.message_id
+                JOIN mail_message m ON m.id = d.message_id
+                WHERE {where}
+                ORDER BY c.received_at DESC LIMIT {CANDIDATES}
+            )"""
         else:
             own = matches.format(scope=self.mailboxes(), where=where)
         shared = matches.format(
@@ -244,6 +261,29 @@ class _Compiler:
         if len(self.params["boxes"]) > NEWEST_FIRST_MAX_MAILBOXES:
             return False
         return tree is None or not any(_selective(n) for n in s.walk(tree))
+
+    def phrase_prefilter(self, tree: s.Node | None) -> str | None:
+        """For a query with an exact phrase, a tsquery that every match matches and that
+        the GIN index answers without reading documents (no positions, no weights); None
+        for other queries, or when nothing but the phrase's own check narrows it."""
+        if tree is None or not any(
+            isinstance(n, s.Words | s.Subject) and n.phrase for n in s.walk(tree)
+        ):
+            return None
+        return self.loose(tree)
+
+    def loose(self, node: s.Node) -> str | None:
+        if isinstance(node, s.Words | s.Subject):  # a phrase's words, the subject's anywhere
+            return f"facteur_search_words({self.param(node.text)})"
+        if isinstance(node, s.And):
+            parts = [p for p in map(self.loose, node.children) if p is not None]
+            return " && ".join(f"({p})" for p in parts) or None
+        if isinstance(node, s.Or):
+            parts = list(map(self.loose, node.children))
+            if not parts or None in parts:
+                return None  # a branch without words: the words narrow nothing
+            return " || ".join(f"({p})" for p in parts)
+        return None  # negations and the other conditions are checked on each message
 
     # -- conditions --------------------------------------------------------------
 
