@@ -56,6 +56,11 @@ CASES = [
     ('subject:"budget 2025"', ["Budget 2025"]),
     ('subject:"comité budgétaire"', []),  # in the body, not the subject
     ('"comité budgétaire"', ["Budget 2025"]),
+    ("filename:facture invoice", ["Invoice"]),  # words, then a condition on the document
+    ("invoice after:2000-01-01 in:inbox larger:1", ["Invoice"]),  # and on the message
+    ("invoice before:2000-01-01", []),
+    ("subject:invoice OR photos", ["Invoice", "Vacances"]),
+    ("newsletter OR from:bob", ["Budget 2025", "Newsletter"]),  # no words in one branch
     ("invoice -attached", []),
     ("-budget -invoice -vacances", ["Newsletter"]),
     ("budget OR vacances", ["Budget 2025", "Vacances"]),
