@@ -140,11 +140,11 @@ class OperatorMailboxBatchApi(OperatorApi):
 
 def _batch_item(item: dict, domains: dict[str, MailDomain | None]) -> dict:
     address = item["address"]
-    local, at, name = address.rpartition("@")
-    if not at or not local:
-        return {"address": address, "status": 400, "detail": "not an e-mail address"}
     try:
+        local, name = _split(address)
         clean = clean_domain_name(name)
+    except serializers.ValidationError as exc:  # _split's, as a PUT would answer it
+        return {"address": address, "status": 400, "detail": " ".join(exc.detail["address"])}
     except ValidationError as exc:
         return {"address": address, "status": 400, "detail": " ".join(exc.messages)}
     if clean not in domains:

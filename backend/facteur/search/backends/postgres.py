@@ -217,7 +217,7 @@ class _Compiler:
                 WHERE {where}
                 ORDER BY d.received_at DESC LIMIT {CANDIDATES}
             )"""
-        elif (loose := self.words_prefilter(tree)) is not None:
+        elif tree is not None and (loose := self.words_prefilter(tree)) is not None:
             # Words: the GIN index gives the scope's messages holding them (exactly, for
             # words in any order: nothing read but their dates), newest first; then each
             # message's document is checked (a phrase's order, a subject's weight), then
@@ -275,20 +275,17 @@ class _Compiler:
             return False
         return tree is None or not any(_selective(n) for n in s.walk(tree))
 
-    def words_prefilter(self, tree: s.Node | None) -> str | None:
-        """A tsquery that every match of ``tree`` matches and that the GIN index answers
+    def words_prefilter(self, node: s.Node) -> str | None:
+        """A tsquery that every match of ``node`` matches and that the GIN index answers
         without reading documents (words only: no positions, no weights); None when the
         query has no words that narrow it (then it goes through the GIN index whole)."""
-        return self.loose(tree) if tree is not None else None
-
-    def loose(self, node: s.Node) -> str | None:
         if isinstance(node, s.Words | s.Subject):  # a phrase's words, the subject's anywhere
             return f"facteur_search_words({self.param(node.text)})"
         if isinstance(node, s.And):
-            parts = [p for p in map(self.loose, node.children) if p is not None]
+            parts = [p for p in map(self.words_prefilter, node.children) if p is not None]
             return " && ".join(f"({p})" for p in parts) or None
         if isinstance(node, s.Or):
-            parts = list(map(self.loose, node.children))
+            parts = list(map(self.words_prefilter, node.children))
             if not parts or None in parts:
                 return None  # a branch without words: the words narrow nothing
             return " || ".join(f"({p})" for p in parts)
