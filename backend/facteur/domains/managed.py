@@ -163,14 +163,13 @@ def mailbox_upsert(
     if local in wanted_aliases:
         raise ValidationError(f"{local} is the mailbox itself, not an alias.", code="invalid")
     mailbox = Mailbox.objects.select_for_update().filter(domain=domain, local_part=local).first()
-    changed = False
+    new = changed = mailbox is None
     if mailbox is None:
         if address_taken(domain=domain, local_part=local):
             raise ValidationError(f"The address {local}@{domain.name} is taken.", code="duplicate")
         mailbox = Mailbox.objects.create(
             domain=domain, local_part=local, kind=kind, display_name=display_name, managed=True
         )
-        changed = True
     else:
         fields = {"kind": kind, "display_name": display_name, "managed": True, "is_disabled": False}
         stale = [f for f, v in fields.items() if getattr(mailbox, f) != v]
@@ -179,13 +178,16 @@ def mailbox_upsert(
                 setattr(mailbox, f, fields[f])
             mailbox.save(update_fields=stale)
             changed = True
-    changed |= _sync_aliases(mailbox, wanted_aliases)
-    changed |= _sync_access(mailbox, access)
+    # A mailbox made just now has no aliases or accesses to read: a burst of new ones
+    # (the operator's) saves two queries each.
+    changed |= _sync_aliases(mailbox, wanted_aliases, new=new)
+    changed |= _sync_access(mailbox, access, new=new)
     return Result(mailbox, changed)
 
 
-def _sync_aliases(mailbox: Mailbox, wanted: set[str]) -> bool:
-    current = {a.local_part: a for a in mailbox.aliases.filter(domain=mailbox.domain)}
+def _sync_aliases(mailbox: Mailbox, wanted: set[str], *, new: bool) -> bool:
+    found = [] if new else mailbox.aliases.filter(domain=mailbox.domain)
+    current = {a.local_part: a for a in found}
     stale = [a.pk for local, a in current.items() if local not in wanted]
     missing = sorted(wanted - current.keys())
     for local in missing:
@@ -200,11 +202,11 @@ def _sync_aliases(mailbox: Mailbox, wanted: set[str]) -> bool:
     return bool(stale or missing)
 
 
-def _sync_access(mailbox: Mailbox, grants: list[Grant]) -> bool:
+def _sync_access(mailbox: Mailbox, grants: list[Grant], *, new: bool) -> bool:
     wanted_roles = {g.user.strip().lower(): g.role for g in grants}
     users, created = _users(list(wanted_roles))
     wanted = {users[email].pk: role for email, role in wanted_roles.items()}
-    current = {a.user_id: a for a in mailbox.accesses.all()}
+    current = {} if new else {a.user_id: a for a in mailbox.accesses.all()}
     changed = created
     gone = [a.pk for uid, a in current.items() if uid not in wanted]
     if gone:

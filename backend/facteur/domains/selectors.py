@@ -76,8 +76,8 @@ def mailboxes_manageable_by(*, user: User) -> QuerySet[Mailbox]:
 
 
 def address_taken(*, domain: MailDomain, local_part: str) -> bool:
+    """Whether a mailbox or an alias of ``domain`` has this local part (one query)."""
     local = local_part.lower()
-    return (
-        Mailbox.objects.filter(domain=domain, local_part=local).exists()
-        or MailboxAlias.objects.filter(domain=domain, local_part=local).exists()
-    )
+    mailboxes = Mailbox.objects.filter(domain=domain, local_part=local).values("pk")
+    aliases = MailboxAlias.objects.filter(domain=domain, local_part=local).values("pk")
+    return mailboxes.union(aliases, all=True).exists()

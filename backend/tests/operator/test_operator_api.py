@@ -22,7 +22,7 @@ from django.test import Client
 
 from facteur.domains import dkimkeys
 from facteur.domains import services as domain_services
-from facteur.domains.models import DkimKey, Mailbox, MailboxAlias, MailDomain
+from facteur.domains.models import DkimKey, Mailbox, MailboxAccess, MailboxAlias, MailDomain
 from facteur.mail.models import Message
 from facteur.users.models import User
 from tests import factories
@@ -463,3 +463,26 @@ def test_a_batch_without_the_token_does_nothing() -> None:
     response = call("post", "mailboxes/", {"mailboxes": [{"address": "a@example.org"}]}, token="x")
     assert response.status_code == 401
     assert not Mailbox.objects.filter(domain__name="example.org").exists()
+
+
+@pytest.mark.django_db
+def test_a_new_mailbox_reads_no_aliases_or_accesses_it_cannot_have_yet() -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    call("put", "domains/example.org/", {"admins": []})
+    with CaptureQueriesContext(connection) as new:
+        assert call("put", "mailboxes/contact@example.org/", MAILBOX).status_code == 200
+    with CaptureQueriesContext(connection) as again:
+        assert call("put", "mailboxes/contact@example.org/", MAILBOX).status_code == 200
+
+    def reads(queries, table: str) -> int:
+        return sum(q["sql"].startswith("SELECT") and f'FROM "{table}"' in q["sql"] for q in queries)
+
+    for table in (MailboxAlias._meta.db_table, MailboxAccess._meta.db_table):
+        assert reads(new.captured_queries, table) == 0, table
+        assert reads(again.captured_queries, table) >= 1, table  # an update reads them
+    # Each address is checked once, mailboxes and aliases in one query.
+    taken = [q for q in new.captured_queries if "UNION ALL" in q["sql"]]
+    assert len(taken) == 1 + len(MAILBOX["aliases"])
+    assert _state("contact@example.org")["aliases"] == ["hello", "info"]
