@@ -28,6 +28,7 @@ from facteur_operator import (
     dns,
     events,
     metrics,
+    persistence,
     reconcile,
     resync,
     rotation,
@@ -45,7 +46,6 @@ GROUP, VERSION = "mail.facteur.dev", "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
 DNS_ENDPOINT_VERSION, DNS_ENDPOINT_PLURAL = "externaldns.k8s.io/v1alpha1", "dnsendpoints"
 RETRY_SECONDS = 10
-DIFFBASE = f"{GROUP}/last-handled-configuration"  # kopf's: written once an object is handled
 # New RSA keys (50-150 ms of CPU each) are made off the event loop, two at a time.
 KEYGEN = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dkim-keygen")
 # A Mailbox made with its MailDomain waits this long for the domain to reach the backend,
@@ -100,13 +100,7 @@ async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     RUNTIME.verifier.start()
     events.POSTER = events.Poster(lambda: RUNTIME.kube)
     events.POSTER.start()
-    # kopf's own bookkeeping in annotations of our group: status is ours, and the CRD's
-    # structural schema would prune anything else written there.
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=GROUP, key=DIFFBASE.split("/", 1)[1]
-    )
-    settings.persistence.finalizer = f"{GROUP}/finalizer"
+    persistence.configure(settings)
     settings.posting.level = logging.WARNING  # Events for problems, not every success
     # A burst of new objects (a GitOps sync of thousands) would otherwise start one kopf
     # worker per object at once, each holding its body and handler stack while it waits for
@@ -129,7 +123,7 @@ async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
             kind=kind,
             reconcile=handler,
             period=RUNTIME.settings.resync_seconds,
-            handled_marker=DIFFBASE,
+            handled=persistence.handled,
         )
         RUNTIME.resyncs.append(asyncio.create_task(loop, name=f"resync {plural}"))
 
@@ -210,11 +204,19 @@ async def _backend_turn() -> AsyncIterator[Backend]:
         yield backend
 
 
-async def _write_status(path: str, current: dict, desired: dict) -> bool:
-    """Whether anything was written."""
+async def _write_status(
+    path: str, current: dict, desired: dict, patch: kopf.Patch | None = None
+) -> bool:
+    """Whether anything was written. Given kopf's ``patch`` (in a handler), the status
+    leaves with kopf's own bookkeeping (persistence.py) in one request once the handler
+    returns, even when it raises; otherwise (the resync) it is written now."""
     changes = reconcile.status_patch(current, desired)
-    if changes:
+    if changes and patch is not None:
+        for key, value in changes.items():
+            patch.status[key] = value
+    elif changes:
         await _kube().merge_patch(f"{path}/status", {"status": changes})
+    if changes:
         metrics.STATUS_WRITES.labels("Mailbox" if "/mailboxes/" in path else "MailDomain").inc()
     return bool(changes)
 
@@ -575,7 +577,10 @@ async def _await_domain_synced(namespace: str, name: str, synced: bool) -> None:
         await asyncio.wait_for(_domain_synced(namespace, name).wait(), DOMAIN_WAIT_SECONDS)
 
 
-async def reconcile_mailbox(body: kopf.Body, logger: logging.Logger) -> None:
+async def reconcile_mailbox(
+    body: kopf.Body, logger: logging.Logger, patch: kopf.Patch | None = None
+) -> None:
+    """Given kopf's ``patch`` (in a handler), the status goes with it (``_write_status``)."""
     now, current = _now(), dict(body.get("status") or {})
     generation = body.meta.get("generation")
     namespace = body.meta.namespace
@@ -588,7 +593,7 @@ async def reconcile_mailbox(body: kopf.Body, logger: logging.Logger) -> None:
             "conditions": reconcile.merge_conditions(current, [invalid], generation, now),
             **({"observedGeneration": generation} if generation is not None else {}),
         }
-        await _write_status(path, current, desired)
+        await _write_status(path, current, desired, patch)
         raise kopf.PermanentError(f"invalid Mailbox: {exc}") from None
 
     seen = RUNTIME.domains_seen.get((namespace, spec.domain_ref))
@@ -628,7 +633,7 @@ async def reconcile_mailbox(body: kopf.Body, logger: logging.Logger) -> None:
     desired = reconcile.mailbox_status(
         spec=spec, domain=domain, backend=cond, current=current, generation=generation, now=now
     )
-    await _write_status(path, current, desired)
+    await _write_status(path, current, desired, patch)
     if error is not None:
         raise error
 
@@ -636,9 +641,11 @@ async def reconcile_mailbox(body: kopf.Body, logger: logging.Logger) -> None:
 @kopf.on.resume(GROUP, VERSION, "mailboxes")
 @kopf.on.create(GROUP, VERSION, "mailboxes")
 @kopf.on.update(GROUP, VERSION, "mailboxes")
-async def mailbox_changed(body: kopf.Body, logger: logging.Logger, **_: Any) -> None:
+async def mailbox_changed(
+    body: kopf.Body, logger: logging.Logger, patch: kopf.Patch, **_: Any
+) -> None:
     async with metrics.measured("Mailbox"):
-        await reconcile_mailbox(body, logger)
+        await reconcile_mailbox(body, logger, patch)
 
 
 @kopf.on.delete(GROUP, VERSION, "mailboxes")

@@ -17,8 +17,8 @@ from facteur_operator.settings import Settings
 
 def main() -> None:
     namespaces = list(Settings.from_env().namespaces)
-    # uvloop: the event loop's own work (sockets, callbacks) was a fifth of the operator's
-    # CPU in a burst of 11,000 objects on asyncio's default loop.
+    # uvloop: a burst of thousands of objects is tens of thousands of API calls; its loop
+    # carries them for less CPU than asyncio's own (3 s of 71 in the 1,000-domain bench).
     loop = uvloop.new_event_loop()
     kopf.run(
         loop=loop,

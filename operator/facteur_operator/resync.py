@@ -7,8 +7,8 @@ page of bodies is held, and reconciled right away) and reconciles each with a bo
 concurrency, then sleeps until the next period, with jitter so that replicas and restarts
 spread their load.
 
-An object kopf has not handled to the end yet (no diff-base annotation: just created, or
-its create handler is being retried) is left to kopf's own handling and retries. A failure
+An object kopf has not handled to the end yet (no diff-base, persistence.py: just created,
+or its create handler is being retried) is left to kopf's own handling and retries. A failure
 is logged and the object waits for the next sweep, its status saying why.
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 import kopf
 
@@ -37,7 +37,7 @@ async def resync_forever(
     kind: str,
     reconcile: Reconcile,
     period: float,
-    handled_marker: str,
+    handled: Callable[[Mapping], bool],
 ) -> None:
     """Every ``period`` seconds (the first time after 50-100 % of it), a sweep of the
     objects listed at ``paths``; runs until cancelled."""
@@ -46,13 +46,15 @@ async def resync_forever(
     while True:
         for path in paths:
             try:
-                await sweep(kube(), path, kind, reconcile, handled_marker)
+                await sweep(kube(), path, kind, reconcile, handled)
             except (KubeError, kopf.TemporaryError, OSError, TimeoutError) as exc:
                 logger.warning("the %s resync of %s stopped early: %s", kind, path, exc)
         await asyncio.sleep(period * random.uniform(0.9, 1.1))  # noqa: S311
 
 
-async def sweep(kube: Kube, path: str, kind: str, reconcile: Reconcile, handled_marker: str) -> int:
+async def sweep(
+    kube: Kube, path: str, kind: str, reconcile: Reconcile, handled: Callable[[Mapping], bool]
+) -> int:
     """One pass over the objects at ``path``; how many were reconciled."""
     limiter = asyncio.Semaphore(CONCURRENCY)
     done = 0
@@ -74,8 +76,7 @@ async def sweep(kube: Kube, path: str, kind: str, reconcile: Reconcile, handled_
         todo = [
             raw
             for raw in items
-            if not raw.get("metadata", {}).get("deletionTimestamp")
-            and handled_marker in (raw.get("metadata", {}).get("annotations") or {})
+            if not raw.get("metadata", {}).get("deletionTimestamp") and handled(raw)
         ]
         await asyncio.gather(*(one(raw) for raw in todo))
         done += len(todo)

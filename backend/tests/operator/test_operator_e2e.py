@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -343,6 +344,14 @@ def test_mailboxes_converge_and_steady_state_writes_nothing(cluster: Cluster) ->
     )
     box = ready(cluster, "mailboxes", "contact")
     assert box["status"]["address"] == "contact@example.org"
+    # kopf's diff-base went with the status, in one request: the finalizer and that one.
+    assert json.loads(box["status"]["lastHandledConfiguration"])["spec"]["localPart"] == "contact"
+    assert not [a for a in box["metadata"].get("annotations") or {} if "last-handled" in a]
+    assert [
+        (w.split(" ")[0].rpartition(".")[2], w.endswith("/status"))
+        for w in cluster.writes()
+        if "/mailboxes/contact" in w
+    ] == [("PATCH", False), ("PATCH", True)]
     # Its domain was read from the MailDomains' watch, not asked for.
     assert not [
         r
@@ -432,6 +441,11 @@ def test_invalid_specs_get_a_clear_condition_and_delete_nothing(cluster: Cluster
     )
     assert "spec.dmarc.pct" in condition(broken, "Ready")["message"]
     assert broken["status"]["observedGeneration"] == 2
+    # A Mailbox's status leaves with kopf's patch: a permanent error's too.
+    cluster.create("mailboxes", mailbox_body("odd", "not an address"))
+    odd = ready(cluster, "mailboxes", "odd", status="False")
+    assert condition(odd, "Ready")["reason"] == "InvalidSpec"
+    assert "localPart" in condition(odd, "Ready")["message"]
     assert cluster.get(f"/api/v1/namespaces/{NS}/secrets/example-org-dkim") is not None
     assert MailDomain.objects.filter(name="example.org", managed=True).exists()
     assert not MailDomain.objects.exclude(name="example.org").exists()
@@ -450,9 +464,15 @@ def test_backend_down_then_back(cluster: Cluster, backend_proxy: BackendProxy) -
     assert condition(down, "DKIMReady")["status"] == "True"  # the rest goes on
     assert not MailDomain.objects.filter(name="example.org").exists()
     assert REGISTRY.get_sample_value(*errors) > before
+    # A Mailbox's retried error (its status leaves with kopf's patch) says so too.
+    cluster.create("mailboxes", mailbox_body("contact", "contact"))
+    box = ready(cluster, "mailboxes", "contact", status="False")
+    assert condition(box, "BackendSynced")["reason"] == "BackendUnavailable"
     backend_proxy.up()
     ready(cluster, "maildomains", "example-org")
     assert MailDomain.objects.filter(name="example.org", managed=True).exists()
+    ready(cluster, "mailboxes", "contact")
+    assert Mailbox.objects.filter(local_part="contact", domain__name="example.org").exists()
 
 
 def test_a_lost_dkim_secret_is_made_again_under_a_new_selector(cluster: Cluster) -> None:

@@ -1,6 +1,7 @@
 """The periodic resync (facteur_operator.resync) against the emulator: every handled object
-once, page by page; objects kopf has not finished with, or that are being deleted, left out;
-a failing reconcile stops nothing."""
+once, page by page (handled: kopf's diff-base in status, or in the annotation of earlier
+versions); objects kopf has not finished with, or that are being deleted, left out; a
+failing reconcile stops nothing."""
 
 from __future__ import annotations
 
@@ -10,22 +11,26 @@ import logging
 import kopf
 import requests
 
-from facteur_operator import resync
+from facteur_operator import persistence, resync
 from facteur_operator.kube import Kube, resource_path
 from tests.operator.emulator import running_api_server
 
 NS = "mail"
 API = "mail.facteur.dev/v1alpha1"
-MARKER = "mail.facteur.dev/last-handled-configuration"
+LEGACY = "mail.facteur.dev/last-handled-configuration"
 
 
-def mailbox(name: str, *, handled: bool = True, deleting: bool = False) -> dict:
+def mailbox(name: str, *, handled: str | None = "status", deleting: bool = False) -> dict:
+    """``handled``: where kopf's diff-base is ("status", "annotation"), or None."""
     meta: dict = {"name": name}
-    if handled:
-        meta["annotations"] = {MARKER: "{}"}
+    body = {"apiVersion": API, "kind": "Mailbox", "metadata": meta, "spec": {}}
+    if handled == "status":
+        body["status"] = {"lastHandledConfiguration": "{}"}
+    elif handled == "annotation":
+        meta["annotations"] = {LEGACY: "{}"}
     if deleting:
         meta["finalizers"] = ["mail.facteur.dev/finalizer"]
-    return {"apiVersion": API, "kind": "Mailbox", "metadata": meta, "spec": {}}
+    return body
 
 
 def test_a_sweep_reconciles_each_handled_object_once_page_by_page(monkeypatch) -> None:
@@ -39,9 +44,10 @@ def test_a_sweep_reconciles_each_handled_object_once_page_by_page(monkeypatch) -
 
     with running_api_server() as (emulator, url):
         base = f"{url}/apis/{API}/namespaces/{NS}/mailboxes"
-        for name in ("a", "b", "broken", "c", "d"):
+        for name in ("a", "b", "broken", "c"):
             assert requests.post(base, json=mailbox(name), timeout=5).status_code == 201
-        requests.post(base, json=mailbox("new", handled=False), timeout=5)
+        assert requests.post(base, json=mailbox("d", handled="annotation"), timeout=5).ok
+        requests.post(base, json=mailbox("new", handled=None), timeout=5)
         requests.post(base, json=mailbox("going", deleting=True), timeout=5)
         assert requests.delete(f"{base}/going", timeout=5).status_code == 200  # finalizer: stays
 
@@ -49,7 +55,7 @@ def test_a_sweep_reconciles_each_handled_object_once_page_by_page(monkeypatch) -
             kube = Kube(kopf.ConnectionInfo(server=url, insecure=True))
             try:
                 path = resource_path(API, "mailboxes")  # every namespace
-                return await resync.sweep(kube, path, "Mailbox", reconcile, MARKER)
+                return await resync.sweep(kube, path, "Mailbox", reconcile, persistence.handled)
             finally:
                 await kube.close()
 
