@@ -8,11 +8,12 @@ missing, without a password: they sign in through OIDC, which links them by e-ma
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from facteur.domains import dkimkeys
 from facteur.domains.models import (
@@ -142,26 +143,122 @@ class Grant:
     role: str
 
 
+@dataclass(frozen=True)
+class WantedMailbox:
+    """What a Mailbox declares: the mailbox with exactly these aliases and accesses."""
+
+    domain: MailDomain
+    local_part: str
+    kind: str
+    display_name: str
+    aliases: list[str]
+    access: list[Grant]
+
+    def checked(self) -> tuple[str, set[str], dict[str, str]]:
+        """Its local part, aliases and roles by user e-mail, cleaned; ValidationError when
+        it cannot be."""
+        local = clean_local_part(self.local_part)
+        if self.kind not in MailboxKind.values:
+            raise ValidationError(f"Unknown mailbox kind {self.kind!r}.", code="invalid")
+        for grant in self.access:
+            if grant.role not in MailboxRole.values:
+                raise ValidationError(f"Unknown role {grant.role!r}.", code="invalid")
+        aliases = {clean_local_part(a) for a in self.aliases}
+        if local in aliases:
+            raise ValidationError(f"{local} is the mailbox itself, not an alias.", code="invalid")
+        roles = {g.user.strip().lower(): g.role for g in self.access}
+        for email in roles:
+            validate_email(email)
+        return local, aliases, roles
+
+
+def mailboxes_upsert(wanted: list[WantedMailbox]) -> list[Result | ValidationError]:
+    """Each of ``wanted`` as ``mailbox_upsert`` would do it, each with its own outcome, in
+    order. The plain creations - a new mailbox whose address and aliases are free and
+    wanted by no other item - are made first, together: a burst of new Mailboxes is what
+    the operator sends, and one by one each cost seven queries. Every other item follows,
+    one by one (an update, or a refusal that says why)."""
+    outcomes: list[Result | ValidationError | None] = [None] * len(wanted)
+    cleaned: dict[int, tuple[str, set[str], dict[str, str]]] = {}
+    for i, item in enumerate(wanted):
+        try:
+            cleaned[i] = item.checked()
+        except ValidationError as exc:
+            outcomes[i] = exc
+    addresses = {
+        i: {(wanted[i].domain.pk, x) for x in (local, *aliases)}
+        for i, (local, aliases, _) in cleaned.items()
+    }
+    times = Counter(a for each in addresses.values() for a in each)
+    taken = _taken(set(times))
+    plain = [
+        i for i, each in addresses.items() if not each & taken and all(times[a] == 1 for a in each)
+    ]
+    try:
+        made = _create(wanted, cleaned, plain)
+    except IntegrityError:  # made meanwhile by another call: one by one, each says why
+        made = {}
+    for i, mailbox in made.items():
+        outcomes[i] = Result(mailbox, True)
+    for i, item in enumerate(wanted):
+        if outcomes[i] is None:
+            try:
+                outcomes[i] = mailbox_upsert(item)
+            except ValidationError as exc:
+                outcomes[i] = exc
+    return outcomes
+
+
+def _taken(addresses: set[tuple[object, str]]) -> set[tuple[object, str]]:
+    """Which of these (domain id, local part) a mailbox or an alias has (one query)."""
+    if not addresses:
+        return set()
+    near = {
+        "domain_id__in": {d for d, _ in addresses},
+        "local_part__in": {x for _, x in addresses},
+    }
+    mailboxes = Mailbox.objects.filter(**near).values_list("domain_id", "local_part")
+    aliases = MailboxAlias.objects.filter(**near).values_list("domain_id", "local_part")
+    return set(mailboxes.union(aliases, all=True)) & addresses
+
+
 @transaction.atomic
-def mailbox_upsert(
-    *,
-    domain: MailDomain,
-    local_part: str,
-    kind: str,
-    display_name: str,
-    aliases: list[str],
-    access: list[Grant],
-) -> Result:
-    """The mailbox with exactly these aliases (in its domain) and accesses."""
-    local = clean_local_part(local_part)
-    if kind not in MailboxKind.values:
-        raise ValidationError(f"Unknown mailbox kind {kind!r}.", code="invalid")
-    for grant in access:
-        if grant.role not in MailboxRole.values:
-            raise ValidationError(f"Unknown role {grant.role!r}.", code="invalid")
-    wanted_aliases = {clean_local_part(a) for a in aliases}
-    if local in wanted_aliases:
-        raise ValidationError(f"{local} is the mailbox itself, not an alias.", code="invalid")
+def _create(
+    wanted: list[WantedMailbox],
+    cleaned: dict[int, tuple[str, set[str], dict[str, str]]],
+    plain: list[int],
+) -> dict[int, Mailbox]:
+    """The new mailboxes of ``plain`` with their aliases and accesses, in four queries."""
+    made = {
+        i: Mailbox(
+            domain=wanted[i].domain,
+            local_part=cleaned[i][0],
+            kind=wanted[i].kind,
+            display_name=wanted[i].display_name,
+            managed=True,
+        )
+        for i in plain
+    }
+    Mailbox.objects.bulk_create(made.values())
+    MailboxAlias.objects.bulk_create(
+        MailboxAlias(domain=wanted[i].domain, local_part=x, mailbox=made[i])
+        for i in plain
+        for x in sorted(cleaned[i][1])
+    )
+    users, _ = _users(sorted({email for i in plain for email in cleaned[i][2]}))
+    MailboxAccess.objects.bulk_create(
+        MailboxAccess(mailbox=made[i], user=users[email], role=role)
+        for i in plain
+        for email, role in cleaned[i][2].items()
+    )
+    return made
+
+
+@transaction.atomic
+def mailbox_upsert(wanted: WantedMailbox) -> Result:
+    """The mailbox with exactly the aliases (in its domain) and accesses ``wanted``."""
+    local, wanted_aliases, roles = wanted.checked()
+    domain, kind, display_name = wanted.domain, wanted.kind, wanted.display_name
     mailbox = Mailbox.objects.select_for_update().filter(domain=domain, local_part=local).first()
     new = changed = mailbox is None
     if mailbox is None:
@@ -181,7 +278,7 @@ def mailbox_upsert(
     # A mailbox made just now has no aliases or accesses to read: a burst of new ones
     # (the operator's) saves two queries each.
     changed |= _sync_aliases(mailbox, wanted_aliases, new=new)
-    changed |= _sync_access(mailbox, access, new=new)
+    changed |= _sync_access(mailbox, roles, new=new)
     return Result(mailbox, changed)
 
 
@@ -195,15 +292,15 @@ def _sync_aliases(mailbox: Mailbox, wanted: set[str], *, new: bool) -> bool:
             raise ValidationError(
                 f"The address {local}@{mailbox.domain.name} is taken.", code="duplicate"
             )
-    MailboxAlias.objects.filter(pk__in=stale).delete()
+    if stale:
+        MailboxAlias.objects.filter(pk__in=stale).delete()
     MailboxAlias.objects.bulk_create(
         [MailboxAlias(domain=mailbox.domain, local_part=x, mailbox=mailbox) for x in missing]
     )
     return bool(stale or missing)
 
 
-def _sync_access(mailbox: Mailbox, grants: list[Grant], *, new: bool) -> bool:
-    wanted_roles = {g.user.strip().lower(): g.role for g in grants}
+def _sync_access(mailbox: Mailbox, wanted_roles: dict[str, str], *, new: bool) -> bool:
     users, created = _users(list(wanted_roles))
     wanted = {users[email].pk: role for email, role in wanted_roles.items()}
     current = {} if new else {a.user_id: a for a in mailbox.accesses.all()}

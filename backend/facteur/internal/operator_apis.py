@@ -113,8 +113,11 @@ class OperatorMailboxApi(OperatorApi):
     def put(self, request: Request, address: str) -> Response:
         local, domain = _split(address)
         data = validated(MailboxIn, request.data)
-        mailbox, changed = _mailbox_upsert(_domain(domain), local, data)
-        return Response({"address": mailbox.address, "id": str(mailbox.pk), "changed": changed})
+        result = managed.mailbox_upsert(_wanted(_domain(domain), local, data))
+        mailbox = result.obj
+        return Response(
+            {"address": mailbox.address, "id": str(mailbox.pk), "changed": result.changed}
+        )
 
     def delete(self, request: Request, address: str) -> Response:
         local, domain_name = _split(address)
@@ -135,32 +138,52 @@ class OperatorMailboxBatchApi(OperatorApi):
     def post(self, request: Request) -> Response:
         items = validated(MailboxBatchIn, request.data)["mailboxes"]
         domains: dict[str, MailDomain | None] = {}  # by name: a burst is of few domains
-        return Response({"results": [_batch_item(item, domains) for item in items]})
+        refusals = [_refusal(item["address"], domains) for item in items]
+        wanted = [
+            _wanted(domains[_domain_name(item["address"])], _split(item["address"])[0], item)
+            for item, refused in zip(items, refusals, strict=True)
+            if refused is None
+        ]
+        outcomes = iter(managed.mailboxes_upsert(wanted))
+        return Response(
+            {
+                "results": [
+                    refused or _answer(item["address"], next(outcomes))
+                    for item, refused in zip(items, refusals, strict=True)
+                ]
+            }
+        )
 
 
-def _batch_item(item: dict, domains: dict[str, MailDomain | None]) -> dict:
-    address = item["address"]
+def _domain_name(address: str) -> str:
+    return clean_domain_name(_split(address)[1])
+
+
+def _refusal(address: str, domains: dict[str, MailDomain | None]) -> dict | None:
+    """The answer to an address that cannot be upserted (as a PUT of it would say), or
+    None; the domains met are remembered by name."""
     try:
-        local, name = _split(address)
-        clean = clean_domain_name(name)
+        clean = _domain_name(address)
     except serializers.ValidationError as exc:  # _split's, as a PUT would answer it
         return {"address": address, "status": 400, "detail": " ".join(exc.detail["address"])}
     except ValidationError as exc:
         return {"address": address, "status": 400, "detail": " ".join(exc.messages)}
     if clean not in domains:
         domains[clean] = MailDomain.objects.filter(name=clean).first()
-    domain = domains[clean]
-    if domain is None:
+    if domains[clean] is None:
         return {"address": address, "status": 404, "detail": f"no domain {clean}"}
-    try:
-        mailbox, changed = _mailbox_upsert(domain, local, item)
-    except ValidationError as exc:
-        return {"address": address, "status": 400, "detail": " ".join(exc.messages)}
-    return {"address": mailbox.address, "id": str(mailbox.pk), "changed": changed}
+    return None
 
 
-def _mailbox_upsert(domain: MailDomain, local: str, data: dict) -> tuple[object, bool]:
-    result = managed.mailbox_upsert(
+def _answer(address: str, outcome: managed.Result | ValidationError) -> dict:
+    if isinstance(outcome, ValidationError):
+        return {"address": address, "status": 400, "detail": " ".join(outcome.messages)}
+    mailbox = outcome.obj
+    return {"address": mailbox.address, "id": str(mailbox.pk), "changed": outcome.changed}
+
+
+def _wanted(domain: MailDomain, local: str, data: dict) -> managed.WantedMailbox:
+    return managed.WantedMailbox(
         domain=domain,
         local_part=local,
         kind=data["type"],
@@ -168,7 +191,6 @@ def _mailbox_upsert(domain: MailDomain, local: str, data: dict) -> tuple[object,
         aliases=data["aliases"],
         access=[managed.Grant(g["user"], g["role"]) for g in data["access"]],
     )
-    return result.obj, result.changed
 
 
 def _split(address: str) -> tuple[str, str]:

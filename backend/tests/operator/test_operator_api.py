@@ -436,6 +436,100 @@ def test_a_refused_item_has_its_own_answer_and_holds_back_no_other() -> None:
     assert _state("last@example.org")["access"] == {"carol@x.test": "viewer"}
 
 
+@pytest.mark.django_db
+def test_a_batch_of_new_mailboxes_is_made_in_a_few_queries_as_puts_would_make_them() -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    call("put", "domains/example.org/", {"admins": []})
+    call("put", "domains/example.net/", {"admins": []})
+    items = [
+        {
+            "address": f"u{n}@example.{'org' if n % 2 else 'net'}",
+            "type": "shared",
+            "display_name": f"User {n}",
+            "aliases": [f"u{n}-a", f"U{n}-B"],
+            "access": [
+                {"user": "alice@example.org", "role": "admin"},
+                {"user": f"new{n}@example.org", "role": "viewer"},
+            ],
+        }
+        for n in range(100)
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        response = call("post", "mailboxes/", {"mailboxes": items})
+    assert response.status_code == 200, response.content
+    assert [r["changed"] for r in response.json()["results"]] == [True] * 100
+    # One per item would be 700 and more; the users made (one each) are most of these.
+    assert len(queries.captured_queries) < 100 + 20, len(queries.captured_queries)
+    assert _state("u7@example.org") == {
+        "kind": "shared",
+        "display_name": "User 7",
+        "managed": True,
+        "aliases": ["u7-a", "u7-b"],
+        "access": {"alice@example.org": "admin", "new7@example.org": "viewer"},
+    }
+    # The same as PUTs make: a PUT of each item again changes nothing.
+    for item in (items[0], items[7]):
+        again = call("put", f"mailboxes/{item['address']}/", item)
+        assert again.json()["changed"] is False, item
+    assert call("post", "mailboxes/", {"mailboxes": items}).json()["results"][3]["changed"] is False
+
+
+@pytest.mark.django_db
+def test_in_a_batch_an_address_wanted_twice_goes_to_the_first_and_updates_are_applied() -> None:
+    call("put", "domains/example.org/", {"admins": []})
+    call("put", "mailboxes/contact@example.org/", MAILBOX)  # holds hello and info
+    items = [
+        {"address": "contact@example.org", **MAILBOX, "aliases": ["hello"]},  # an update
+        {"address": "one@example.org", "aliases": ["both"]},
+        {"address": "two@example.org", "aliases": ["both"]},  # wanted by one: taken
+        {"address": "info@example.org"},  # free again once contact dropped it
+        {"address": "self@example.org", "aliases": ["self"]},  # its own address
+        {"address": "a..b@example.org"},  # not a local part
+        {"address": "both@example.org"},  # an alias of one's, above
+    ]
+    results = call("post", "mailboxes/", {"mailboxes": items}).json()["results"]
+    assert [r.get("status") for r in results] == [None, None, 400, None, 400, 400, 400]
+    assert "both@example.org is taken" in results[2]["detail"]
+    assert "not an alias" in results[4]["detail"]
+    assert "not a valid local part" in results[5]["detail"]
+    assert results[0]["changed"] is True
+    assert _state("contact@example.org")["aliases"] == ["hello"]
+    assert _state("one@example.org")["aliases"] == ["both"]
+    assert _state("info@example.org")["aliases"] == []
+    assert not Mailbox.objects.filter(local_part__in=["two", "self", "both"]).exists()
+
+
+@pytest.mark.django_db
+def test_a_batch_racing_another_call_falls_back_to_one_by_one(monkeypatch) -> None:
+    """Another worker makes one of the batch's addresses between its check and its bulk
+    creation: the bulk is undone whole and each item is upserted alone, saying why."""
+    from facteur.domains import managed
+
+    call("put", "domains/example.org/", {"admins": []})
+    checked = managed._taken
+
+    def taken_then_raced(addresses):
+        found = checked(addresses)
+        domain = MailDomain.objects.get(name="example.org")
+        Mailbox.objects.create(domain=domain, local_part="raced", managed=True)
+        return found
+
+    monkeypatch.setattr(managed, "_taken", taken_then_raced)
+    items = [
+        {"address": "first@example.org"},
+        {"address": "raced@example.org", "display_name": "Mine"},
+        {"address": "other@example.org", "aliases": ["raced"]},
+    ]
+    results = call("post", "mailboxes/", {"mailboxes": items}).json()["results"]
+    assert [r.get("status") for r in results] == [None, None, 400]
+    assert [r.get("changed") for r in results[:2]] == [True, True]  # raced: updated
+    assert _state("raced@example.org")["display_name"] == "Mine"
+    assert "raced@example.org is taken" in results[2]["detail"]
+    assert _state("first@example.org")["managed"] is True
+
+
 @pytest.mark.parametrize(
     "body",
     [
