@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
+from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
@@ -137,7 +139,7 @@ class OperatorMailboxBatchApi(OperatorApi):
 
     def post(self, request: Request) -> Response:
         items = validated(MailboxBatchIn, request.data)["mailboxes"]
-        domains: dict[str, MailDomain | None] = {}  # by name: a burst is of few domains
+        domains = _domains_of(item["address"] for item in items)
         refusals = [_refusal(item["address"], domains) for item in items]
         wanted = [
             _wanted(domains[_domain_name(item["address"])], _split(item["address"])[0], item)
@@ -159,9 +161,18 @@ def _domain_name(address: str) -> str:
     return clean_domain_name(_split(address)[1])
 
 
-def _refusal(address: str, domains: dict[str, MailDomain | None]) -> dict | None:
+def _domains_of(addresses: Iterable[str]) -> dict[str, MailDomain]:
+    """The domains of these addresses that exist, by name (one query)."""
+    names = set()
+    for address in addresses:
+        with contextlib.suppress(serializers.ValidationError, ValidationError):
+            names.add(_domain_name(address))  # a bad one is refused by _refusal
+    return {d.name: d for d in MailDomain.objects.filter(name__in=names)}
+
+
+def _refusal(address: str, domains: dict[str, MailDomain]) -> dict | None:
     """The answer to an address that cannot be upserted (as a PUT of it would say), or
-    None; the domains met are remembered by name."""
+    None."""
     try:
         clean = _domain_name(address)
     except serializers.ValidationError as exc:  # _split's, as a PUT would answer it
@@ -169,8 +180,6 @@ def _refusal(address: str, domains: dict[str, MailDomain | None]) -> dict | None
     except ValidationError as exc:
         return {"address": address, "status": 400, "detail": " ".join(exc.messages)}
     if clean not in domains:
-        domains[clean] = MailDomain.objects.filter(name=clean).first()
-    if domains[clean] is None:
         return {"address": address, "status": 404, "detail": f"no domain {clean}"}
     return None
 

@@ -495,6 +495,66 @@ def test_a_lost_dkim_secret_is_made_again_under_a_new_selector(cluster: Cluster)
     assert DkimKey.objects.get(domain__name="example.org", is_active=True).selector == selector
 
 
+def test_a_new_domain_adopts_the_objects_it_finds_and_never_overwrites_a_foreign_secret(
+    cluster: Cluster,
+) -> None:
+    """A new MailDomain makes its Secret and DNSEndpoint without reading first; ones there
+    already (restored from a backup, made by hand) answer 409 and are read: a key is used,
+    a foreign Secret reported and left as it is, a DNSEndpoint brought in line."""
+    from facteur_operator import specs
+
+    spec = specs.domain_spec(DOMAIN["spec"])
+    key = operator_dkim.new_key(spec, datetime.now(UTC) - timedelta(days=40))
+    restored = operator_dkim.secret_body(
+        name="example-org-dkim", namespace=NS, domain="example.org", key=key
+    )
+    secrets = f"{cluster.url}/api/v1/namespaces/{NS}/secrets"
+    assert requests.post(secrets, json=restored, timeout=5).status_code == 201
+    stale = {
+        "apiVersion": "externaldns.k8s.io/v1alpha1",
+        "kind": "DNSEndpoint",
+        "metadata": {"name": "example-org"},
+        "spec": {
+            "endpoints": [
+                {"dnsName": "old.example.org", "recordType": "A", "targets": ["192.0.2.1"]}
+            ]
+        },
+    }
+    endpoints = f"{cluster.url}/apis/externaldns.k8s.io/v1alpha1/namespaces/{NS}/dnsendpoints"
+    assert requests.post(endpoints, json=stale, timeout=5).status_code == 201
+    cluster.create("maildomains", DOMAIN)
+    domain = ready(cluster, "maildomains", "example-org")
+    assert domain["status"]["dkim"]["activeSelector"] == key.selector
+    assert DkimKey.objects.get(domain__name="example.org", is_active=True).selector == key.selector
+    published = cluster.get(
+        f"/apis/externaldns.k8s.io/v1alpha1/namespaces/{NS}/dnsendpoints/example-org"
+    )
+    names = {e["dnsName"] for e in published["spec"]["endpoints"]}
+    assert "old.example.org" not in names and "example.org" in names
+
+    foreign = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "other-org-dkim"},
+        "data": {"token": base64.b64encode(b"not a key").decode()},
+    }
+    assert requests.post(secrets, json=foreign, timeout=5).status_code == 201
+    other = {
+        **DOMAIN,
+        "metadata": {"name": "other-org"},
+        "spec": {**DOMAIN["spec"], "domain": "other.org"},
+    }
+    cluster.create("maildomains", other)
+    refused = until(
+        cluster,
+        f"{CR}/maildomains/other-org",
+        "SecretInvalid",
+        lambda d: condition(d, "DKIMReady").get("reason") == "SecretInvalid",
+    )
+    assert condition(refused, "Ready")["status"] == "False"
+    assert cluster.get(f"/api/v1/namespaces/{NS}/secrets/other-org-dkim")["data"] == foreign["data"]
+
+
 VERBS = {"FETCH": "get", "LIST": "list", "WATCH": "watch", "CREATE": "create", "DELETE": "delete"}
 
 
