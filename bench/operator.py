@@ -31,6 +31,8 @@ converging, and every 15 s the objects Ready so far and the operator's RSS.
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import logging
 import multiprocessing
 import os
@@ -44,6 +46,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from _common import ROOT, free_port, setup_django
 
@@ -194,21 +197,29 @@ def reconciles(metrics_port: int) -> float:
 
 
 class Creator:
-    """Creates objects through the emulator's HTTP API, as kubectl would; one session per
-    thread (a requests.Session is not thread-safe)."""
+    """Creates objects through the emulator's HTTP API, as kubectl would, on a kept-alive
+    connection per thread. http.client rather than requests: the load generator is not
+    what is measured, and requests cost four times the CPU per create."""
 
     def __init__(self, url: str) -> None:
-        self.url, self.local = url, threading.local()
+        self.address, self.local = urlsplit(url).netloc, threading.local()
 
     def create(self, plural: str, body: dict) -> None:
-        import requests
-
-        session = getattr(self.local, "session", None)
-        if session is None:
-            session = self.local.session = requests.Session()
-        response = session.post(f"{self.url}{CR}/{plural}", json=body, timeout=30)
-        if response.status_code != 201:
-            raise RuntimeError(f"create {plural}: {response.status_code} {response.text}")
+        connection = getattr(self.local, "connection", None)
+        if connection is None:
+            connection = self.local.connection = http.client.HTTPConnection(
+                self.address, timeout=30
+            )
+        connection.request(
+            "POST",
+            f"{CR}/{plural}",
+            body=json.dumps(body),
+            headers={"Content-Type": "application/json"},
+        )
+        response = connection.getresponse()
+        text = response.read()
+        if response.status != 201:
+            raise RuntimeError(f"create {plural}: {response.status} {text[:300]!r}")
 
 
 def create_set(url: str, domains: int, per_domain: int, creators: int) -> None:
