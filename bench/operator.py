@@ -25,7 +25,8 @@ measure the operator rather than the emulator. The bench creates the objects fro
 of ``--creators`` threads, as ``kubectl apply`` of many files or a GitOps tool would.
 Everything runs on this machine: the backend, PostgreSQL and the emulator share its
 cores with the operator, so the bench also prints the CPU time each part used while
-converging, and every 15 s the objects Ready so far and the operator's RSS.
+converging (PostgreSQL, Redis and the kernel as the machine's total less the parts), and
+every 15 s the objects Ready so far and the operator's RSS.
 """
 
 from __future__ import annotations

@@ -24,7 +24,10 @@ from facteur_operator.kube import Kube, KubeError, object_path
 log = logging.getLogger(__name__)
 MAX_MESSAGE = 1000  # what an Event's message holds comfortably
 COMPONENT = "facteur-operator"
-QUEUE_SIZE = 10_000  # Events waiting to be posted; beyond, new ones are dropped (logged)
+# Events waiting to be posted; beyond, new ones are dropped (logged). A burst of 10,000
+# new Mailboxes queues one each faster than they go out: 1,000 dropped 4,471 of 13,000
+# once the backend took them in bulk. About 1 kB each while waiting.
+QUEUE_SIZE = 10_000
 # Events posted at once: one at a time, a bulk apply of 10,000 Mailboxes filled the queue
 # and dropped most of theirs; a few in flight keep up and still bound the API server's load.
 SENDERS = 4

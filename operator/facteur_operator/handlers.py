@@ -663,8 +663,9 @@ async def reconcile_mailbox(
 @kopf.on.create(GROUP, VERSION, "mailboxes")
 @kopf.on.update(GROUP, VERSION, "mailboxes")
 async def mailbox_changed(
-    body: kopf.Body, logger: logging.Logger, patch: kopf.Patch, **_: Any
+    body: kopf.Body, logger: logging.Logger, patch: kopf.Patch | None = None, **_: Any
 ) -> None:
+    """kopf's handler, given its ``patch``; also the resync's reconcile, without one."""
     async with metrics.measured("Mailbox"):
         await reconcile_mailbox(body, logger, patch)
 

@@ -228,7 +228,8 @@ def _create(
     cleaned: dict[int, tuple[str, set[str], dict[str, str]]],
     plain: list[int],
 ) -> dict[int, Mailbox]:
-    """The new mailboxes of ``plain`` with their aliases and accesses, in four queries."""
+    """The new mailboxes of ``plain`` with their aliases and accesses: three inserts, and
+    the users read (and those missing made, one by one)."""
     made = {
         i: Mailbox(
             domain=wanted[i].domain,

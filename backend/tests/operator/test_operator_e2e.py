@@ -384,8 +384,11 @@ def test_mailboxes_converge_and_steady_state_writes_nothing(cluster: Cluster) ->
     # Steady state: several resyncs later (each reads the Secret), not one write to the API.
     time.sleep(RESYNC)
     before, reads_before = cluster.writes(), cluster.secret_reads()
+    resynced = ("facteur_operator_reconciles_total", {"kind": "Mailbox", "result": "ok"})
+    mailbox_reconciles = REGISTRY.get_sample_value(*resynced) or 0
     time.sleep(RESYNC * 3)
     assert cluster.secret_reads() >= reads_before + 2
+    assert (REGISTRY.get_sample_value(*resynced) or 0) >= mailbox_reconciles + 2
     assert cluster.writes()[len(before) :] == []
 
 
