@@ -421,7 +421,12 @@ async def _publish(body: kopf.Body, spec: specs.DomainSpec, found: list) -> str:
     return f"published through DNSEndpoint {name}"
 
 
-async def reconcile_domain(body: kopf.Body, logger: logging.Logger) -> None:
+async def reconcile_domain(
+    body: kopf.Body, logger: logging.Logger, patch: kopf.Patch | None = None
+) -> None:
+    """Given kopf's ``patch`` (in a handler), the status goes with it (``_write_status``),
+    but when the live DNS check is on: its status is written before the check is handed
+    the records, so that the check's condition lands on it, not under it."""
     now, current = _now(), dict(body.get("status") or {})
     generation = body.meta.get("generation")
     path = object_path(API_VERSION, "maildomains", body.meta.namespace, body.meta.name)
@@ -435,7 +440,7 @@ async def reconcile_domain(body: kopf.Body, logger: logging.Logger) -> None:
             "conditions": reconcile.merge_conditions(current, [invalid], generation, now),
             **({"observedGeneration": generation} if generation is not None else {}),
         }
-        await _write_status(path, current, desired)
+        await _write_status(path, current, desired, patch)
         raise kopf.PermanentError(f"invalid MailDomain: {exc}") from None
 
     _mta().observe(body.meta.namespace, body.meta.name, spec.domain)
@@ -502,7 +507,8 @@ async def reconcile_domain(body: kopf.Body, logger: logging.Logger) -> None:
         desired["conditions"] = conditions.put(
             desired["conditions"], verified, generation=generation, now=now
         )
-    await _write_status(path, current, desired)
+    checking = RUNTIME.verifier is not None and RUNTIME.verifier.settings.enabled
+    await _write_status(path, current, desired, None if checking else patch)
     _verify(body, found)
     if found:
         changed = events.records_changed(current.get("dnsRecords"), desired["dnsRecords"])
@@ -516,9 +522,12 @@ async def reconcile_domain(body: kopf.Body, logger: logging.Logger) -> None:
 @kopf.on.resume(GROUP, VERSION, "maildomains")
 @kopf.on.create(GROUP, VERSION, "maildomains")
 @kopf.on.update(GROUP, VERSION, "maildomains")
-async def maildomain_changed(body: kopf.Body, logger: logging.Logger, **_: Any) -> None:
+async def maildomain_changed(
+    body: kopf.Body, logger: logging.Logger, patch: kopf.Patch | None = None, **_: Any
+) -> None:
+    """kopf's handler, given its ``patch``; also the resync's reconcile, without one."""
     async with metrics.measured("MailDomain"):
-        await reconcile_domain(body, logger)
+        await reconcile_domain(body, logger, patch)
 
 
 @kopf.on.delete(GROUP, VERSION, "maildomains")
