@@ -27,7 +27,7 @@ from facteur.domains.models import (
     MailDomain,
     MailDomainAdmin,
 )
-from facteur.domains.selectors import address_taken
+from facteur.domains.selectors import address_taken, addresses_taken
 from facteur.domains.services import _fernet, dkim_key_private, domain_delete, mailbox_delete
 from facteur.domains.validation import clean_domain_name, clean_local_part
 from facteur.users.models import User
@@ -190,7 +190,7 @@ def mailboxes_upsert(wanted: list[WantedMailbox]) -> list[Result | ValidationErr
         for i, (local, aliases, _) in cleaned.items()
     }
     times = Counter(a for each in addresses.values() for a in each)
-    taken = _taken(set(times))
+    taken = addresses_taken(set(times))
     plain = [
         i for i, each in addresses.items() if not each & taken and all(times[a] == 1 for a in each)
     ]
@@ -207,19 +207,6 @@ def mailboxes_upsert(wanted: list[WantedMailbox]) -> list[Result | ValidationErr
             except ValidationError as exc:
                 outcomes[i] = exc
     return outcomes
-
-
-def _taken(addresses: set[tuple[object, str]]) -> set[tuple[object, str]]:
-    """Which of these (domain id, local part) a mailbox or an alias has (one query)."""
-    if not addresses:
-        return set()
-    near = {
-        "domain_id__in": {d for d, _ in addresses},
-        "local_part__in": {x for _, x in addresses},
-    }
-    mailboxes = Mailbox.objects.filter(**near).values_list("domain_id", "local_part")
-    aliases = MailboxAlias.objects.filter(**near).values_list("domain_id", "local_part")
-    return set(mailboxes.union(aliases, all=True)) & addresses
 
 
 @transaction.atomic

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from facteur.domains.models import Mailbox, MailboxAccess, MailboxAlias, MailboxRole, MailDomain
@@ -77,7 +79,18 @@ def mailboxes_manageable_by(*, user: User) -> QuerySet[Mailbox]:
 
 def address_taken(*, domain: MailDomain, local_part: str) -> bool:
     """Whether a mailbox or an alias of ``domain`` has this local part (one query)."""
-    local = local_part.lower()
-    mailboxes = Mailbox.objects.filter(domain=domain, local_part=local).values("pk")
-    aliases = MailboxAlias.objects.filter(domain=domain, local_part=local).values("pk")
-    return mailboxes.union(aliases, all=True).exists()
+    return bool(addresses_taken({(domain.pk, local_part.lower())}))
+
+
+def addresses_taken(addresses: set[tuple[Any, str]]) -> set[tuple[Any, str]]:
+    """Which of these (domain id, lower-case local part) a mailbox or an alias has, in one
+    query (a batch of new mailboxes checks all its addresses at once)."""
+    if not addresses:
+        return set()
+    near = {
+        "domain_id__in": {d for d, _ in addresses},
+        "local_part__in": {x for _, x in addresses},
+    }
+    mailboxes = Mailbox.objects.filter(**near).values_list("domain_id", "local_part")
+    aliases = MailboxAlias.objects.filter(**near).values_list("domain_id", "local_part")
+    return set(mailboxes.union(aliases, all=True)) & addresses

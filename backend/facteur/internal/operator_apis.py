@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
-from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
@@ -139,13 +137,21 @@ class OperatorMailboxBatchApi(OperatorApi):
 
     def post(self, request: Request) -> Response:
         items = validated(MailboxBatchIn, request.data)["mailboxes"]
-        domains = _domains_of(item["address"] for item in items)
-        refusals = [_refusal(item["address"], domains) for item in items]
-        wanted = [
-            _wanted(domains[_domain_name(item["address"])], _split(item["address"])[0], item)
-            for item, refused in zip(items, refusals, strict=True)
-            if refused is None
-        ]
+        targets = [_target(item["address"]) for item in items]
+        names = {t[1] for t in targets if isinstance(t, tuple)}
+        domains = {d.name: d for d in MailDomain.objects.filter(name__in=names)}  # one query
+        refusals: list[dict | None] = []
+        wanted: list[managed.WantedMailbox] = []
+        for item, target in zip(items, targets, strict=True):
+            if isinstance(target, dict):
+                refusals.append(target)
+            elif target[1] not in domains:
+                refusals.append(
+                    {"address": item["address"], "status": 404, "detail": f"no domain {target[1]}"}
+                )
+            else:
+                refusals.append(None)
+                wanted.append(_wanted(domains[target[1]], target[0], item))
         outcomes = iter(managed.mailboxes_upsert(wanted))
         return Response(
             {
@@ -157,31 +163,16 @@ class OperatorMailboxBatchApi(OperatorApi):
         )
 
 
-def _domain_name(address: str) -> str:
-    return clean_domain_name(_split(address)[1])
-
-
-def _domains_of(addresses: Iterable[str]) -> dict[str, MailDomain]:
-    """The domains of these addresses that exist, by name (one query)."""
-    names = set()
-    for address in addresses:
-        with contextlib.suppress(serializers.ValidationError, ValidationError):
-            names.add(_domain_name(address))  # a bad one is refused by _refusal
-    return {d.name: d for d in MailDomain.objects.filter(name__in=names)}
-
-
-def _refusal(address: str, domains: dict[str, MailDomain]) -> dict | None:
-    """The answer to an address that cannot be upserted (as a PUT of it would say), or
-    None."""
+def _target(address: str) -> tuple[str, str] | dict:
+    """The address's local part and clean domain name, or the answer refusing it (as a PUT
+    of it would say)."""
     try:
-        clean = _domain_name(address)
+        local, name = _split(address)
+        return local, clean_domain_name(name)
     except serializers.ValidationError as exc:  # _split's, as a PUT would answer it
         return {"address": address, "status": 400, "detail": " ".join(exc.detail["address"])}
     except ValidationError as exc:
         return {"address": address, "status": 400, "detail": " ".join(exc.messages)}
-    if clean not in domains:
-        return {"address": address, "status": 404, "detail": f"no domain {clean}"}
-    return None
 
 
 def _answer(address: str, outcome: managed.Result | ValidationError) -> dict:

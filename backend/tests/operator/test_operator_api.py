@@ -508,7 +508,7 @@ def test_a_batch_racing_another_call_falls_back_to_one_by_one(monkeypatch) -> No
     from facteur.domains import managed
 
     call("put", "domains/example.org/", {"admins": []})
-    checked = managed._taken
+    checked = managed.addresses_taken
 
     def taken_then_raced(addresses):
         found = checked(addresses)
@@ -516,7 +516,7 @@ def test_a_batch_racing_another_call_falls_back_to_one_by_one(monkeypatch) -> No
         Mailbox.objects.create(domain=domain, local_part="raced", managed=True)
         return found
 
-    monkeypatch.setattr(managed, "_taken", taken_then_raced)
+    monkeypatch.setattr(managed, "addresses_taken", taken_then_raced)
     items = [
         {"address": "first@example.org"},
         {"address": "raced@example.org", "display_name": "Mine"},
